@@ -1,0 +1,136 @@
+"""Files, bytes and camera frames to RGB images, with every failure as one readable message.
+
+Pillow does the decoding. EXIF orientation is honoured, any mode (CMYK, 16-bit, palette, alpha,
+grayscale) becomes RGB, animated images give their first frame, and Pillow's decompression-bomb
+limit stays on: a file claiming more pixels than that is refused before it is decoded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from alexnet_gui.core.errors import ImageLoadError
+
+IMAGE_EXTENSIONS: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jfif"}
+)
+# Images larger than this on their long side are shrunk for display; the model needs 256 px.
+DISPLAY_MAX_SIDE = 2048
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Open an image file as an RGB ``PIL.Image`` that is fully decoded in memory."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            return _decode(handle, path.name)
+    except ImageLoadError:
+        raise
+    except FileNotFoundError as exc:
+        raise ImageLoadError(f"{path.name}: file not found.") from exc
+    except IsADirectoryError as exc:
+        raise ImageLoadError(f"{path.name}: is a folder, not an image.") from exc
+    except PermissionError as exc:
+        raise ImageLoadError(f"{path.name}: permission denied.") from exc
+    except OSError as exc:
+        raise ImageLoadError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from exc
+
+
+def image_from_bytes(data: bytes, name: str = "image") -> Image.Image:
+    """Decode an encoded image held in memory (the clipboard, a download)."""
+    return _decode(io.BytesIO(data), name)
+
+
+def image_from_array(array: np.ndarray, *, bgr: bool = False) -> Image.Image:
+    """A camera frame or an array as an RGB image; ``bgr`` for OpenCV's channel order."""
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise ImageLoadError(f"Unsupported frame shape {array.shape}.")
+    array = array[..., :3]
+    if bgr:
+        array = array[..., ::-1]
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array), "RGB")
+
+
+def _decode(stream: io.BufferedIOBase | io.BytesIO, name: str) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between the limit and twice the limit; treat that as an error too.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                image.seek(0)  # first frame of an animation
+                image.load()
+                return to_rgb(ImageOps.exif_transpose(image) or image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(
+            f"{name}: image is too large ({exc}). It may be a decompression bomb."
+        ) from exc
+    except UnidentifiedImageError as exc:
+        raise ImageLoadError(f"{name}: not an image file, or a format Pillow cannot read.") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        # Pillow reports truncated and corrupt data with these.
+        raise ImageLoadError(f"{name}: the image data is damaged or truncated ({exc}).") from exc
+    except MemoryError as exc:
+        raise ImageLoadError(f"{name}: not enough memory to decode this image.") from exc
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB: alpha over white, 16-bit scaled down, CMYK converted."""
+    if image.mode == "RGB":
+        return image.copy()
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
+        if image.mode == "F":
+            low, top = float(array.min()), float(array.max()) or 1.0
+            array = (array - low) / max(top - low, 1e-12) * 255.0
+        else:
+            array = array / top * 255.0
+        gray = np.clip(array, 0, 255).astype(np.uint8)
+        return Image.fromarray(np.stack([gray] * 3, axis=-1), "RGB")
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def display_array(image: Image.Image, max_side: int = DISPLAY_MAX_SIDE) -> np.ndarray:
+    """An HxWx3 uint8 copy for the screen, shrunk if the image is very large."""
+    if max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def is_image_path(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+def find_images(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given, and image files found in folders (recursively, sorted, hidden skipped)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and is_image_path(p)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            found.append(path)
+    return found

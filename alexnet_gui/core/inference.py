@@ -1,0 +1,182 @@
+"""The Classifier: one model on one device, answering top-k questions about images.
+
+It derives its transforms from the weights' spec, runs in eval and inference mode, can average the
+ten crops of TenCrop, and, on request, keeps the activation of every named layer from the same
+forward pass (the visualisation panel draws them).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from alexnet_gui.core.architectures import NamedLayer, named_layers
+from alexnet_gui.core.errors import UserFacingError
+from alexnet_gui.core.preprocessing import denormalise, eval_transform, tencrop_transform
+from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
+from alexnet_gui.core.weights import LoadedModel, WeightsSpec
+
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+def cuda_available() -> bool:
+    return torch.cuda.is_available()
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is CUDA when a GPU is present, else the CPU; ``cuda`` without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if cuda_available() else "cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name == "cuda":
+        if not cuda_available():
+            raise UserFacingError("CUDA was requested but no CUDA GPU is available; use cpu.")
+        return torch.device("cuda")
+    raise UserFacingError(f"Unknown device {name!r}; choose one of {', '.join(DEVICES)}.")
+
+
+def device_label(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return "cpu"
+
+
+@dataclass(frozen=True, eq=False)
+class Inspection:
+    """A prediction with what the network saw and computed on the way.
+
+    ``activations`` maps layer names (conv1, relu1, ...) to float32 arrays of the first (or only)
+    crop: (C, H, W) for conv-stage layers, (N,) for fc layers. ``model_input`` is that crop,
+    denormalised to HxWx3 uint8.
+    """
+
+    prediction: Prediction
+    activations: dict[str, np.ndarray]
+    model_input: np.ndarray
+
+
+class Classifier:
+    """A model in eval mode on a device, with the spec's preprocessing."""
+
+    def __init__(self, loaded: LoadedModel, *, device: str = "auto") -> None:
+        self.model: nn.Module = loaded.model.eval()
+        self.spec: WeightsSpec = loaded.spec
+        self._transform = eval_transform(self.spec.preprocessing)
+        self._tencrop = tencrop_transform(self.spec.preprocessing)
+        self.layers: list[NamedLayer] = named_layers(self.model)
+        self.device = resolve_device(device)
+        self.model.to(self.device)
+
+    @property
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            name=self.spec.name,
+            arch=self.spec.arch,
+            num_classes=self.spec.num_classes,
+            source=self.spec.source,
+            input_size=self.spec.preprocessing.crop_size,
+            device=device_label(self.device),
+            categories=self.spec.categories,
+        )
+
+    def set_device(self, name: str) -> torch.device:
+        """Move the model; the old device's memory is released."""
+        device = resolve_device(name)
+        if device != self.device:
+            self.model.to(device)
+            self.device = device
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        return device
+
+    def preprocess(self, image: Image.Image, *, tta: bool = False) -> torch.Tensor:
+        """(1, 3, S, S), or (10, 3, S, S) with TenCrop."""
+        if tta:
+            return self._tencrop(image)
+        return self._transform(image).unsqueeze(0)
+
+    def classify(self, image: Image.Image, *, topk: int = 5, tta: bool = False) -> Prediction:
+        return self.inspect(image, topk=topk, tta=tta, layers=()).prediction
+
+    def inspect(
+        self,
+        image: Image.Image,
+        *,
+        topk: int = 5,
+        tta: bool = False,
+        layers: Iterable[str] | None = None,
+    ) -> Inspection:
+        """Classify one image; keep the activations of ``layers`` (``None``: every layer)."""
+        start = time.perf_counter()
+        batch = self.preprocess(image, tta=tta)
+        wanted = {layer.name for layer in self.layers} if layers is None else set(layers)
+        with torch.inference_mode(), _capture(self.layers, wanted) as captured:
+            logits = self.model(batch.to(self.device))
+            probabilities = torch.softmax(logits.float(), dim=1).mean(dim=0)
+        scores = self._top(probabilities, topk)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        elapsed = (time.perf_counter() - start) * 1000.0
+        prediction = Prediction(scores, elapsed, device_label(self.device), self.spec.name, tta)
+        activations = {name: value[0].float().cpu().numpy() for name, value in captured.items()}
+        return Inspection(prediction, activations, denormalise(batch[0], self.spec.preprocessing))
+
+    def classify_batch(
+        self, images: Sequence[Image.Image], *, topk: int = 5, tta: bool = False
+    ) -> list[Prediction]:
+        """Many images in one forward pass (TenCrop: ten per image); time is shared equally."""
+        if not images:
+            return []
+        start = time.perf_counter()
+        crops = 10 if tta else 1
+        batch = torch.cat([self.preprocess(image, tta=tta) for image in images])
+        with torch.inference_mode():
+            logits = self.model(batch.to(self.device)).float()
+            probabilities = torch.softmax(logits, dim=1).view(len(images), crops, -1).mean(dim=1)
+            probabilities = probabilities.cpu()
+        elapsed = (time.perf_counter() - start) * 1000.0 / len(images)
+        device = device_label(self.device)
+        return [
+            Prediction(self._top(row, topk), elapsed, device, self.spec.name, tta)
+            for row in probabilities
+        ]
+
+    def _top(self, probabilities: torch.Tensor, topk: int) -> tuple[ClassScore, ...]:
+        k = max(1, min(int(topk), probabilities.numel()))
+        values, indices = torch.topk(probabilities.cpu(), k)
+        return tuple(
+            ClassScore(rank, int(i), self.spec.categories[int(i)], float(p))
+            for rank, (p, i) in enumerate(zip(values.tolist(), indices.tolist(), strict=True), 1)
+        )
+
+
+class _capture:
+    """Forward hooks that copy the outputs of the wanted layers (ReLUs work in place)."""
+
+    def __init__(self, layers: list[NamedLayer], wanted: set[str]) -> None:
+        self._layers = [layer for layer in layers if layer.name in wanted]
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.outputs: dict[str, torch.Tensor] = {}
+
+    def __enter__(self) -> dict[str, torch.Tensor]:
+        for layer in self._layers:
+            self._handles.append(layer.module.register_forward_hook(self._hook(layer.name)))
+        return self.outputs
+
+    def _hook(self, name: str) -> Callable[[nn.Module, object, torch.Tensor], None]:
+        def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            self.outputs[name] = output.detach()[:1].clone()
+
+        return hook
+
+    def __exit__(self, *exc: object) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()

@@ -1,0 +1,228 @@
+"""What a set of weights is, as data, and how to find and load it safely.
+
+Following torchvision's ``Weights`` enum, a :class:`WeightsSpec` carries everything that must travel
+with the numbers: the architecture, the class names and the preprocessing. The classifier derives
+its transforms from it, so a fine-tuned model and its preprocessing never drift apart.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torchvision.models import AlexNet_Weights
+
+from alexnet_gui.core.architectures import INPUT_SIZES, build_model, num_classes_of
+from alexnet_gui.core.errors import WeightsError, WeightsNotFoundError
+from alexnet_gui.paths import models_dir, torch_hub_checkpoints_dir
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+CHECKPOINT_FORMAT = "alexnet-gui-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize the short side, center-crop a square, scale to [0, 1], normalise."""
+
+    resize_size: int = 256
+    crop_size: int = 224
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    interpolation: str = "bilinear"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resize_size": self.resize_size,
+            "crop_size": self.crop_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "interpolation": self.interpolation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
+        return cls(
+            resize_size=int(data["resize_size"]),
+            crop_size=int(data["crop_size"]),
+            mean=tuple(float(v) for v in data["mean"]),  # type: ignore[arg-type]
+            std=tuple(float(v) for v in data["std"]),  # type: ignore[arg-type]
+            interpolation=str(data.get("interpolation", "bilinear")),
+        )
+
+    @classmethod
+    def for_input_size(cls, crop_size: int) -> Preprocessing:
+        """ImageNet statistics with torchvision's 256/224 resize-to-crop ratio."""
+        return cls(resize_size=round(crop_size * 256 / 224), crop_size=crop_size)
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Everything that must travel with a state_dict."""
+
+    name: str
+    arch: str
+    categories: tuple[str, ...]
+    preprocessing: Preprocessing
+    source: str
+    url: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories)
+
+
+def imagenet_spec() -> WeightsSpec:
+    """torchvision's ``AlexNet_Weights.IMAGENET1K_V1``, read from torchvision itself."""
+    weights = AlexNet_Weights.IMAGENET1K_V1
+    preset = weights.transforms()
+    return WeightsSpec(
+        name="ImageNet (torchvision)",
+        arch="torchvision",
+        categories=tuple(weights.meta["categories"]),
+        preprocessing=Preprocessing(
+            resize_size=int(preset.resize_size[0]),
+            crop_size=int(preset.crop_size[0]),
+            mean=tuple(preset.mean),  # type: ignore[arg-type]
+            std=tuple(preset.std),  # type: ignore[arg-type]
+            interpolation=preset.interpolation.value,
+        ),
+        source=weights.url,
+        url=weights.url,
+        metadata={"acc@1": weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]},
+    )
+
+
+def imagenet_file_name() -> str:
+    """``alexnet-owt-7be5be79.pth``: the name torch.hub saves the official file under."""
+    return AlexNet_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+
+
+def imagenet_search_paths() -> list[Path]:
+    """Where the ImageNet weights are looked for, in order."""
+    name = imagenet_file_name()
+    return [torch_hub_checkpoints_dir() / name, models_dir() / name]
+
+
+def find_imagenet_weights() -> Path | None:
+    return next((p for p in imagenet_search_paths() if p.is_file()), None)
+
+
+def missing_imagenet_message() -> str:
+    where = " or ".join(str(p.parent) for p in imagenet_search_paths())
+    return (
+        f"ImageNet weights not found. Run `alexnet-gui download`, or put the official file "
+        f"{imagenet_file_name()} into {where}."
+    )
+
+
+@dataclass
+class LoadedModel:
+    """A model in eval mode on the CPU, with the spec that describes it."""
+
+    model: nn.Module
+    spec: WeightsSpec
+
+
+def read_weights_file(path: Path) -> Any:
+    """``torch.load`` with ``weights_only=True``; every failure becomes one WeightsError line."""
+    if not path.exists():
+        raise WeightsError(f"Weights file not found: {path}")
+    if not path.is_file():
+        raise WeightsError(f"Not a file: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "weights_only" in str(exc) or "Unsupported" in str(exc) or "GLOBAL" in str(exc):
+            raise WeightsError(
+                f"Refused to load {path.name}: it holds Python objects, not just weights "
+                "(it could run code). Save a plain state_dict instead."
+            ) from exc
+        raise WeightsError(f"{path.name} is not a PyTorch weights file ({first}).") from exc
+    except Exception as exc:  # torch.load raises many types for a file that is not a checkpoint
+        raise WeightsError(f"{path.name} is not a readable PyTorch weights file.") from exc
+
+
+def load_weights(path: Path | str | None = None) -> LoadedModel:
+    """The ImageNet weights (``path=None``), a state_dict file, or one of our checkpoints."""
+    from alexnet_gui.core.checkpoints import is_checkpoint, spec_from_checkpoint
+
+    if path is None:
+        found = find_imagenet_weights()
+        if found is None:
+            raise WeightsNotFoundError(missing_imagenet_message())
+        spec = replace(imagenet_spec(), source=str(found))
+        state = _state_dict_of(read_weights_file(found), found)
+        return LoadedModel(_model_from_state(state, spec, found), spec)
+
+    path = Path(path)
+    data = read_weights_file(path)
+    if is_checkpoint(data):
+        spec = spec_from_checkpoint(data, path)
+        return LoadedModel(_model_from_state(data["state_dict"], spec, path), spec)
+    state = _state_dict_of(data, path)
+    spec = _spec_for_state_dict(state, path)
+    return LoadedModel(_model_from_state(state, spec, path), spec)
+
+
+def _state_dict_of(data: Any, path: Path) -> Mapping[str, torch.Tensor]:
+    if isinstance(data, Mapping) and isinstance(data.get("state_dict"), Mapping):
+        data = data["state_dict"]
+    if isinstance(data, Mapping) and data and all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in data.items()
+    ):
+        return data
+    raise WeightsError(f"{path.name} holds no AlexNet state_dict or alexnet-gui checkpoint.")
+
+
+def _spec_for_state_dict(state: Mapping[str, torch.Tensor], path: Path) -> WeightsSpec:
+    """A plain torchvision state_dict: ImageNet classes if it has 1000 outputs."""
+    out = state.get("classifier.6.weight")
+    if out is None:
+        raise WeightsError(
+            f"{path.name} does not fit torchvision's AlexNet (no classifier.6.weight); "
+            "paper-architecture models are loaded from alexnet-gui checkpoints."
+        )
+    n = int(out.shape[0])
+    imagenet = imagenet_spec().categories
+    categories = imagenet if n == len(imagenet) else tuple(f"class {i}" for i in range(n))
+    return WeightsSpec(
+        name=path.name,
+        arch="torchvision",
+        categories=categories,
+        preprocessing=Preprocessing(crop_size=INPUT_SIZES["torchvision"]),
+        source=str(path),
+    )
+
+
+def _model_from_state(
+    state: Mapping[str, torch.Tensor], spec: WeightsSpec, path: Path
+) -> nn.Module:
+    model = build_model(spec.arch, num_classes=spec.num_classes)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        detail = _first_mismatch(str(exc))
+        raise WeightsError(
+            f"{path.name} does not fit the {spec.arch} AlexNet with {spec.num_classes} classes: "
+            f"{detail}"
+        ) from exc
+    if num_classes_of(model) != spec.num_classes:
+        raise WeightsError(f"{path.name}: class names and output layer disagree.")
+    return model.eval()
+
+
+def _first_mismatch(message: str) -> str:
+    for line in message.splitlines()[1:]:
+        line = line.strip()
+        if line:
+            return line.rstrip(".")[:200]
+    return message.splitlines()[0][:200]
