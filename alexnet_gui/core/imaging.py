@@ -58,7 +58,7 @@ def image_from_array(array: np.ndarray, *, bgr: bool = False) -> Image.Image:
         array = array[..., ::-1]
     if array.dtype != np.uint8:
         array = np.clip(array, 0, 255).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(array), "RGB")
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def _decode(stream: io.BufferedIOBase | io.BytesIO, name: str) -> Image.Image:
@@ -96,7 +96,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
         else:
             array = array / top * 255.0
         gray = np.clip(array, 0, 255).astype(np.uint8)
-        return Image.fromarray(np.stack([gray] * 3, axis=-1), "RGB")
+        return Image.fromarray(np.stack([gray] * 3, axis=-1))
     if image.mode == "P":
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "PA"):

@@ -1,0 +1,91 @@
+"""``alexnet-gui classify``: top-k classes of image files and folders, as a table or JSON.
+
+Every input gets an answer: a prediction or a one-line error. A bad file never stops the others,
+and never shows a traceback. Exit status: 0 all classified, 1 any failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from alexnet_gui.core.errors import UserFacingError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("classify", help="classify image files and folders")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument("--weights", metavar="FILE", help="state_dict or alexnet-gui checkpoint")
+    parser.add_argument("--topk", type=_topk, default=5, metavar="K", help="classes per image")
+    parser.add_argument("--tta", action="store_true", help="average the ten crops of TenCrop")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--json", action="store_true", help="print one JSON list")
+    parser.set_defaults(run=run)
+
+
+def _topk(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def run(args: argparse.Namespace) -> int:
+    from alexnet_gui.core.imaging import find_images, load_image
+    from alexnet_gui.core.inference import Classifier
+    from alexnet_gui.core.weights import load_weights
+
+    inputs = _inputs(args.paths, find_images)
+    classifier = Classifier(load_weights(args.weights), device=args.device)
+    entries: list[dict[str, Any]] = []
+    for path, problem in inputs:
+        if problem is None:
+            try:
+                prediction = classifier.classify(load_image(path), topk=args.topk, tta=args.tta)
+            except UserFacingError as exc:
+                problem = str(exc)
+            else:
+                entries.append(
+                    {
+                        "path": str(path),
+                        "predictions": [score.as_dict() for score in prediction.scores],
+                        "elapsed_ms": round(prediction.elapsed_ms, 3),
+                    }
+                )
+                if not args.json:
+                    _print_prediction(path, entries[-1])
+                continue
+        entries.append({"path": str(path), "error": problem})
+        print(f"{path}: {problem}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(entries, indent=2))
+    return 1 if any("error" in entry for entry in entries) else 0
+
+
+def _inputs(paths: list[str], find_images: Any) -> list[tuple[Path, str | None]]:
+    """Each file as given; each folder expanded; an empty folder is an error of its own."""
+    result: list[tuple[Path, str | None]] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = find_images([path])
+            if not found:
+                result.append((path, "no image files in this folder"))
+            result.extend((image, None) for image in found)
+        elif not path.exists():
+            result.append((path, "no such file or folder"))
+        else:
+            result.append((path, None))
+    return result
+
+
+def _print_prediction(path: Path, entry: dict[str, Any]) -> None:
+    print(f"{path}  ({entry['elapsed_ms']:.1f} ms)")
+    for score in entry["predictions"]:
+        print(f"  {score['rank']:>2}. {score['label']:<40} {score['probability'] * 100:6.2f}%")
