@@ -23,7 +23,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check alexnet_gui tests benchmarks scripts main.py
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/inference.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
