@@ -7,11 +7,16 @@ in a file of its own.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("XDG_RUNTIME_DIR"):
+    # Qt warns without one, and qt_log_level_fail turns any Qt warning into a failure.
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="alexnet-gui-runtime-")
+    os.chmod(os.environ["XDG_RUNTIME_DIR"], 0o700)
 
 pytest_plugins = sorted(
     f"tests.fixtures.{path.stem}"
