@@ -1,0 +1,161 @@
+"""The GUI application: QApplication, settings, the main window and its workers.
+
+The window is shown first and the model loaded after, in the worker thread: importing torch and
+building a 61M-parameter model takes seconds, and the window should be there at once. Nothing in
+this module (or what it imports) imports torch, torchvision or cv2.
+
+Diagnostics, read from the environment (the start-up benchmark and the screenshot use them):
+``ALEXNET_GUI_TIMING=1`` prints ``alexnet-gui-timing EVENT EPOCH_SECONDS`` lines for
+``window_shown``, ``model_loaded`` (or ``model_failed``) and ``first_result``;
+``ALEXNET_GUI_QUIT_AFTER=EVENT`` quits after that event; ``ALEXNET_GUI_SCREENSHOT=FILE`` saves
+the window as a PNG after the first result, then quits. ``ALEXNET_GUI_LOG=DEBUG`` sets the log
+level.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from PyQt5.QtCore import QObject, QSettings, Qt, QTimer, pyqtSlot
+from PyQt5.QtGui import QIcon
+from PyQt5.QtWidgets import QApplication
+
+from alexnet_gui import APP_NAME, ORG_NAME, __version__
+from alexnet_gui.paths import resource_path
+from alexnet_gui.settings import load_settings, open_store
+from alexnet_gui.ui.excepthook import install_excepthook
+from alexnet_gui.ui.main_window import MainWindow
+from alexnet_gui.workers.inference import InferenceClient, ModelLoader
+from alexnet_gui.workers.jobs import JobRunner
+
+log = logging.getLogger(__name__)
+
+
+def create_application(argv: Sequence[str] | None = None) -> QApplication:
+    """The QApplication (or the existing one), with names, icon and the Fusion style."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    if sys.platform.startswith("linux"):
+        # Qt's GLX integration loads Mesa, and Mesa loads its own libLLVM; when the worker then
+        # imports torch, which imports triton (another LLVM), the process segfaults. The app
+        # draws with QPainter only, so X11 without OpenGL loses nothing. Set the variable to
+        # "xcb_glx" to get OpenGL back.
+        os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
+    QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
+    QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps, True)
+    app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(ORG_NAME)
+    app.setStyle("Fusion")
+    icon = resource_path("icons", "alexnet-gui.png")
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    style = resource_path("style.qss")
+    if style.is_file():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def create_main_window(
+    *,
+    store: QSettings | None = None,
+    loader: ModelLoader | None = None,
+    download_url: str | None = None,
+) -> MainWindow:
+    """The window with its (not yet started) inference client and job runner.
+
+    Args:
+        store: Where settings live; the user's INI file by default, a temporary one in tests.
+        loader: Builds a Classifier in the worker thread; tests pass a caching one.
+        download_url: Where the download dialog fetches weights; torchvision's URL by default.
+    """
+    store = store if store is not None else open_store()
+    return MainWindow(
+        settings=load_settings(store),
+        store=store,
+        inference=InferenceClient(loader=loader),
+        jobs=JobRunner(),
+        download_url=download_url,
+    )
+
+
+def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:
+    """Show the window, then start the worker and open ``files``; the event loop's exit code."""
+    install_excepthook()
+    level = os.environ.get("ALEXNET_GUI_LOG", "WARNING").upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_application()
+    window = create_main_window()
+    probe = _Probe(window)
+    app.aboutToQuit.connect(window.close)  # Ctrl+C or a session logout still shuts down cleanly
+    _quit_on_sigint(app)
+    window.show()
+
+    def start() -> None:
+        probe.mark("window_shown")
+        window.start(files=tuple(files), weights=weights)
+
+    QTimer.singleShot(0, start)
+    return app.exec_()
+
+
+def _quit_on_sigint(app: QApplication) -> None:
+    """Ctrl+C in the terminal quits; a timer lets Python run its signal handler in Qt's loop."""
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    timer = QTimer(app)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+
+
+class _Probe(QObject):
+    """Timestamps, quit-after and screenshot for benchmarks and docs; idle unless asked."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self._window = window
+        self._timing = os.environ.get("ALEXNET_GUI_TIMING") == "1"
+        self._quit_after = os.environ.get("ALEXNET_GUI_QUIT_AFTER", "")
+        self._screenshot = os.environ.get("ALEXNET_GUI_SCREENSHOT", "")
+        self._seen: set[str] = set()
+        window.inference.model_loaded.connect(self._on_inference_model_loaded)
+        window.inference.model_failed.connect(self._on_inference_model_failed)
+        window.result_shown.connect(self._on_window_result_shown)
+
+    def mark(self, event: str) -> None:
+        if event in self._seen:
+            return
+        self._seen.add(event)
+        if self._timing:
+            print(f"alexnet-gui-timing {event} {time.time():.6f}", flush=True)
+        if event == "first_result" and self._screenshot:
+            QTimer.singleShot(400, self._save_screenshot)  # let the window paint first
+        elif event == self._quit_after:
+            QTimer.singleShot(0, self._window.close)
+
+    @pyqtSlot(object)
+    def _on_inference_model_loaded(self, _status: object) -> None:
+        self.mark("model_loaded")
+
+    @pyqtSlot(object)
+    def _on_inference_model_failed(self, _failure: object) -> None:
+        self.mark("model_failed")
+        self.mark("model_loaded")
+
+    @pyqtSlot(object)
+    def _on_window_result_shown(self, result: object) -> None:
+        if getattr(result, "prediction", None) is not None:
+            self.mark("first_result")
+
+    def _save_screenshot(self) -> None:
+        path = Path(self._screenshot)
+        if not self._window.grab().save(str(path), "PNG"):
+            log.error("could not save the screenshot to %s", path)
+        self._window.close()

@@ -1,0 +1,127 @@
+"""The menus, shortcuts and tool bar of the main window, built in one place.
+
+Only construction lives here; the main window connects each action to a slot. Keeping the list
+of actions apart keeps the window a wiring class, and lets tests trigger any menu item by name.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QKeySequence
+from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QStyle, QToolBar
+
+from alexnet_gui.settings import DEVICES, TOPK_RANGE
+
+DEVICE_LABELS = {"auto": "&Auto (CUDA if available)", "cpu": "&CPU", "cuda": "C&UDA"}
+
+
+class Actions:
+    """Every QAction of the main window, its menus by name, and the tool bar."""
+
+    def __init__(self, window: QMainWindow) -> None:
+        act = functools.partial(_action, window)
+        self.open_files = act("&Open…", QKeySequence.Open, icon=QStyle.SP_DialogOpenButton,
+                              tip="Open one or more images")
+        self.open_folder = act("Open &Folder…", "Ctrl+Shift+O", icon=QStyle.SP_DirOpenIcon,
+                               tip="Classify every image in a folder")
+        self.export_result = act("&Export Result…", QKeySequence.Save,
+                                 icon=QStyle.SP_DialogSaveButton,
+                                 tip="Save the annotated image as PNG and its predictions as JSON")
+        self.export_csv = act("Export &Table as CSV…", "Ctrl+Shift+S")
+        self.quit = act("&Quit", "Ctrl+Q")
+        self.clear_recent = act("&Clear Recent Files")
+        self.paste = act("&Paste Image", QKeySequence.Paste,
+                         tip="Classify the image or the image files on the clipboard")
+        self.previous = act("&Previous Image", "Left", icon=QStyle.SP_ArrowBack)
+        self.next = act("&Next Image", "Right", icon=QStyle.SP_ArrowForward)
+        self.page_up = act("Back 10 Images", "PgUp")
+        self.page_down = act("Forward 10 Images", "PgDown")
+        self.first = act("F&irst Image", "Home")
+        self.last = act("&Last Image", "End")
+        self.full_screen = act("&Full Screen", "F11", checkable=True)
+        self.dismiss_messages = act("&Dismiss Messages")
+        self.imagenet = act("&ImageNet (torchvision)", checkable=True,
+                            tip="The official torchvision AlexNet weights, 1000 classes")
+        self.open_weights = act("&Open Weights or Checkpoint…", "Ctrl+M",
+                                tip="Any AlexNet state_dict or alexnet-gui checkpoint")
+        self.tta = act("&TenCrop (test-time augmentation)", "Ctrl+T", checkable=True,
+                       tip="Average the predictions of ten crops: slower, often more accurate")
+        self.about = act("&About AlexNet GUI")
+        self.about_qt = act("About &Qt")
+        self.device_group = QActionGroup(window)
+        self.devices: dict[str, QAction] = {}
+        for name in DEVICES:
+            self.devices[name] = act(DEVICE_LABELS[name], checkable=True, data=name,
+                                     group=self.device_group)
+        self.devices["cuda"].setEnabled(False)
+        self.devices["cuda"].setToolTip("Available once the model is loaded and a GPU was found")
+        self.topk_group = QActionGroup(window)
+        self.topk: dict[int, QAction] = {}
+        for k in range(TOPK_RANGE[0], TOPK_RANGE[1] + 1):
+            self.topk[k] = act(f"Top-{k}", f"Ctrl+{k % 10}", checkable=True, data=k,
+                               group=self.topk_group)
+        self.menus: dict[str, QMenu] = {}
+        self.toolbar = QToolBar("Main", window)
+        _build_menus(window, self)
+
+
+def _action(window: QMainWindow, text: str, shortcut: object = None, *,
+            icon: QStyle.StandardPixmap | None = None, tip: str = "", checkable: bool = False,
+            data: object = None, group: QActionGroup | None = None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if icon is not None:
+        action.setIcon(window.style().standardIcon(icon))
+    action.setStatusTip(tip)
+    action.setCheckable(checkable)
+    if data is not None:
+        action.setData(data)
+    if group is not None:
+        group.addAction(action)
+    window.addAction(action)  # shortcuts keep working in full screen, menu bar hidden
+    return action
+
+
+def _build_menus(window: QMainWindow, a: Actions) -> None:
+    bar = window.menuBar()
+    file = a.menus["file"] = bar.addMenu("&File")
+    file.addActions([a.open_files, a.open_folder])
+    a.menus["recent"] = file.addMenu("Open &Recent")
+    file.addSeparator()
+    file.addActions([a.export_result, a.export_csv])
+    file.addSeparator()
+    file.addAction(a.quit)
+    a.menus["edit"] = bar.addMenu("&Edit")
+    a.menus["edit"].addAction(a.paste)
+    view = a.menus["view"] = bar.addMenu("&View")
+    view.addAction(a.full_screen)
+    view.addAction(a.toolbar.toggleViewAction())
+    view.addAction(a.dismiss_messages)
+    view.addSeparator()  # panels add their toggle actions below
+    go = a.menus["go"] = bar.addMenu("&Go")
+    go.addActions([a.previous, a.next, a.page_up, a.page_down, a.first, a.last])
+    model = a.menus["model"] = bar.addMenu("&Model")
+    model.addActions([a.imagenet, a.open_weights])
+    device = a.menus["device"] = bar.addMenu("&Device")
+    device.addActions(list(a.devices.values()))
+    options = a.menus["options"] = bar.addMenu("&Options")
+    topk = options.addMenu("Show &Top-k")
+    topk.addActions(list(a.topk.values()))
+    options.addAction(a.tta)
+    help_menu = a.menus["help"] = bar.addMenu("&Help")
+    help_menu.addActions([a.about, a.about_qt])
+    tools = a.toolbar
+    tools.setObjectName("mainToolBar")
+    tools.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+    for action, text in ((a.open_files, "Open"), (a.open_folder, "Open Folder"),
+                         (a.export_result, "Export"), (a.previous, "Previous"),
+                         (a.next, "Next")):
+        action.setIconText(text)
+    tools.setMovable(False)
+    tools.addActions([a.open_files, a.open_folder, a.export_result])
+    tools.addSeparator()
+    tools.addActions([a.previous, a.next])
+    window.addToolBar(tools)

@@ -1,0 +1,116 @@
+"""Export a result (annotated PNG + JSON) and the batch table (CSV), atomically.
+
+Each file is written to a temporary file in the target folder and renamed over the target only
+when every file of the export has been written, so a full disk or a read-only folder leaves no
+partial file behind and the message says which folder and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QRectF
+from PyQt5.QtGui import QImage, QPainter
+
+from alexnet_gui import __version__
+from alexnet_gui.core.errors import UserFacingError
+from alexnet_gui.ui.overlay import paint_scores
+from alexnet_gui.ui.qimage import array_to_qimage
+from alexnet_gui.workers.messages import ClassifyResult
+
+
+class ExportError(UserFacingError):
+    """An export could not be written; nothing was left behind."""
+
+
+def annotated_image(result: ClassifyResult) -> QImage:
+    """The picture at its full (display) size with the top-k drawn exactly as on screen."""
+    image = array_to_qimage(result.image).convertToFormat(QImage.Format_RGB32)
+    scores = result.prediction.scores if result.prediction is not None else ()
+    painter = QPainter(image)
+    caption = f"AlexNet · {result.model.name}" if result.model is not None else None
+    paint_scores(painter, QRectF(image.rect()), scores, caption=caption)
+    painter.end()
+    return image
+
+
+def result_record(result: ClassifyResult, image_name: str) -> dict[str, object]:
+    """What the JSON beside the PNG says: predictions, model, device and timing."""
+    prediction = result.prediction
+    model = result.model
+    return {
+        "app": f"alexnet-gui {__version__}",
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "image": image_name,
+        "source": str(result.path) if result.path is not None else result.name,
+        "predictions": [s.as_dict() for s in prediction.scores] if prediction else [],
+        "model": None if model is None else {
+            "name": model.name,
+            "arch": model.arch,
+            "num_classes": model.num_classes,
+            "source": model.source,
+            "input_size": model.input_size,
+        },
+        "device": prediction.device if prediction else None,
+        "timing_ms": {
+            "decode": round(result.decode_ms, 3),
+            "inference": round(prediction.elapsed_ms, 3) if prediction else None,
+        },
+        "tta": prediction.tta if prediction else False,
+    }
+
+
+def export_result(result: ClassifyResult, png_path: Path) -> tuple[Path, Path]:
+    """Write ``png_path`` and the JSON beside it (same name, ``.json``); both or neither."""
+    png_path = png_path if png_path.suffix.lower() == ".png" else png_path.with_suffix(".png")
+    json_path = png_path.with_suffix(".json")
+    record = json.dumps(result_record(result, png_path.name), indent=2, ensure_ascii=False)
+    write_atomically({png_path: encode_png(annotated_image(result)),
+                      json_path: (record + "\n").encode("utf-8")})
+    return png_path, json_path
+
+
+def export_csv(rows: Iterable[Iterable[str]], path: Path) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    write_atomically({path: buffer.getvalue().encode("utf-8")})
+    return path
+
+
+def encode_png(image: QImage) -> bytes:
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ExportError("Could not encode the image as PNG.")
+    buffer.close()
+    return bytes(data)
+
+
+def write_atomically(files: Mapping[Path, bytes]) -> None:
+    """Write every file to a temporary sibling, then rename them all into place."""
+    written: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            written.append((Path(tmp), path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for tmp, path in written:
+            os.replace(tmp, path)
+    except OSError as exc:
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        folder = next(iter(files)).parent
+        raise ExportError(f"Cannot write to {folder}: {exc.strerror or exc}.") from exc

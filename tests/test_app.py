@@ -1,0 +1,85 @@
+"""Starting the app for real: main.py and ``python -m alexnet_gui`` in a fresh process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PyQt5.QtGui import QImage
+
+import main as launcher
+from alexnet_gui.app import create_application
+from alexnet_gui.settings import load_settings, open_store, settings_path
+from alexnet_gui.ui import excepthook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.usefixtures("qthread_guard")
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", **env},
+    )
+
+
+@pytest.mark.slow
+def test_main_py_opens_classifies_screenshots_and_saves_settings(tmp_path, state_dict_file,
+                                                                 chelsea_png):
+    shot = tmp_path / "shot.png"
+    done = run(["main.py", "--weights", str(state_dict_file), str(chelsea_png)],
+               ALEXNET_GUI_TIMING="1", ALEXNET_GUI_SCREENSHOT=str(shot))
+    assert done.returncode == 0, done.stderr
+    stamps = dict(line.split()[1:] for line in done.stdout.splitlines()
+                  if line.startswith("alexnet-gui-timing"))
+    assert list(stamps) == ["window_shown", "model_loaded", "first_result"]
+    assert float(stamps["window_shown"]) <= float(stamps["model_loaded"])
+    image = QImage(str(shot))
+    assert not image.isNull() and image.width() >= 800
+    settings = load_settings(open_store(settings_path()))  # XDG_CONFIG_HOME is per test
+    assert settings.last_model == str(state_dict_file)
+    assert settings.recent_files == (str(chelsea_png),)
+    assert settings.window_geometry
+
+
+def test_python_m_help_needs_no_window():
+    done = run(["-m", "alexnet_gui", "--help"])
+    assert done.returncode == 0 and "--weights" in done.stdout
+
+
+def test_main_py_installs_the_excepthook_before_the_command_line(monkeypatch):
+    import alexnet_gui.cli
+
+    seen = []
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    monkeypatch.setattr(alexnet_gui.cli, "entry_point", lambda: seen.append(sys.excepthook))
+    launcher.main()
+    assert seen == [excepthook.handle_exception]
+
+
+def test_create_application_reuses_the_running_one(qapp):
+    assert create_application() is qapp
+
+
+def test_an_exception_in_a_slot_is_logged_and_the_app_goes_on():
+    """Under PyQt5 an unhandled slot exception aborts the process unless a hook is installed."""
+    code = """
+from alexnet_gui.ui.excepthook import install_excepthook
+install_excepthook()
+from PyQt5.QtCore import QTimer
+from PyQt5.QtWidgets import QApplication
+app = QApplication([])
+def broken():
+    raise RuntimeError("slot failed")
+QTimer.singleShot(0, broken)
+QTimer.singleShot(50, lambda: print("still running", flush=True) or app.quit())
+raise SystemExit(app.exec_())
+"""
+    done = run(["-c", code])
+    assert done.returncode == 0, done.stderr
+    assert "still running" in done.stdout
+    assert "RuntimeError: slot failed" in done.stderr

@@ -1,0 +1,145 @@
+"""The import rules: a Qt-free core, a torch-free UI, and a window that opens without torch.
+
+The AST scan reads the source, so it also catches imports in code the tests never run; the
+subprocess test catches what a scan cannot see: an import chain through another module.
+Imports under ``if TYPE_CHECKING:`` are for annotations only and never run, so they are skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "alexnet_gui"
+HEAVY = ("torch", "torchvision", "cv2")
+QT = ("PyQt5", "PyQt6", "PySide2", "PySide6")
+#: What the app imports at start-up from the workers package; torch must come later.
+STARTUP_WORKERS = ("inference.py", "jobs.py", "messages.py")
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports(path: Path, *, module_level_only: bool) -> set[str]:
+    """Absolute names imported by ``path`` (relative imports resolved inside the package)."""
+    found: set[str] = set()
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and _is_type_checking(child):
+                for other in child.orelse:
+                    visit(other, in_function)
+                continue
+            nested = in_function or isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef)
+            if module_level_only and nested:
+                continue
+            if isinstance(child, ast.Import):
+                found.update(alias.name for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                found.update(_from_names(child, path))
+            visit(child, nested)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), False)
+    return found
+
+
+def _from_names(node: ast.ImportFrom, path: Path) -> set[str]:
+    if node.level:
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)[: -node.level]
+        base = ".".join([*parts, node.module] if node.module else parts)
+    else:
+        base = node.module or ""
+    return {base} | {f"{base}.{alias.name}" for alias in node.names}
+
+
+def _matches(name: str, roots: tuple[str, ...]) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in roots)
+
+
+@cache
+def heavy_core_modules() -> tuple[str, ...]:
+    """Core modules that import torch, torchvision or cv2 when imported (directly or via core)."""
+    module_imports = {
+        f"alexnet_gui.core.{path.stem}": imports(path, module_level_only=True)
+        for path in (PACKAGE / "core").glob("*.py")
+    }
+    heavy = {m for m, names in module_imports.items() if any(_matches(n, HEAVY) for n in names)}
+    changed = True
+    while changed:
+        changed = False
+        for module, names in module_imports.items():
+            if module not in heavy and any(_matches(n, tuple(heavy)) for n in names):
+                heavy.add(module)
+                changed = True
+    return tuple(sorted(heavy))
+
+
+def python_files(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).glob("*.py"))
+
+
+@pytest.mark.parametrize("path", python_files("core"), ids=lambda p: p.name)
+def test_core_never_imports_qt(path):
+    bad = sorted(n for n in imports(path, module_level_only=False) if _matches(n, QT))
+    assert not bad, f"{path.name} imports Qt: {bad}"
+
+
+@pytest.mark.parametrize("path", python_files("ui"), ids=lambda p: p.name)
+def test_ui_never_imports_torch_cv2_or_the_workers(path):
+    names = imports(path, module_level_only=False)
+    forbidden = (*HEAVY, *heavy_core_modules())
+    bad = sorted(n for n in names if _matches(n, forbidden))
+    bad += sorted(n for n in names if _matches(n, ("alexnet_gui.workers",))
+                  and not _matches(n, ("alexnet_gui.workers.messages",)))
+    assert not bad, f"{path.name} imports {bad}"
+
+
+def test_the_heavy_core_modules_are_recognised():
+    heavy = heavy_core_modules()
+    assert {"alexnet_gui.core.inference", "alexnet_gui.core.weights"} <= set(heavy)
+    assert "alexnet_gui.core.results" not in heavy and "alexnet_gui.core.errors" not in heavy
+
+
+@pytest.mark.parametrize(
+    "path",
+    [PACKAGE / "app.py", *(PACKAGE / "workers" / name for name in STARTUP_WORKERS)],
+    ids=lambda p: p.name,
+)
+def test_startup_modules_import_torch_only_inside_functions(path):
+    bad = sorted(
+        n for n in imports(path, module_level_only=True)
+        if _matches(n, (*HEAVY, *heavy_core_modules()))
+    )
+    assert not bad, f"{path.name} imports at module level: {bad}"
+
+
+def test_window_shown_without_torch(tmp_path):
+    """Build and show the real main window in a fresh interpreter: torch stays unimported."""
+    code = """
+import sys
+import alexnet_gui.cli
+from alexnet_gui.app import create_application, create_main_window
+from alexnet_gui.settings import open_store
+app = create_application()
+window = create_main_window(store=open_store(sys.argv[1]))
+window.show()
+app.processEvents()
+window.paste()
+print("LOADED", sorted(m for m in ("torch", "torchvision", "cv2") if m in sys.modules))
+window.close()
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.ini")], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout

@@ -1,0 +1,44 @@
+"""Small helpers for driving the real main window in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PyQt5.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PyQt5.QtGui import QDragEnterEvent, QDropEvent
+from PyQt5.QtWidgets import QApplication
+
+TIMEOUT = 30_000
+
+
+def wait_result(qtbot, window, action: Callable[[], Any], *, name: str | None = None,
+                classified: bool = True):
+    """Run ``action`` and wait until the window shows a result (for ``name``, if given)."""
+
+    def wanted(result) -> bool:
+        return (name is None or result.name == name) and (
+            not classified or result.prediction is not None
+        )
+
+    with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT, check_params_cb=wanted) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def url_mime(paths: list[Path]) -> QMimeData:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    return mime
+
+
+def drop(window, mime: QMimeData) -> bool:
+    """Drag ``mime`` over the window and drop it, as a file manager would; was it accepted?"""
+    enter = QDragEnterEvent(QPoint(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, event)
+    return event.isAccepted()
