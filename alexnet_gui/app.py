@@ -31,7 +31,8 @@ from alexnet_gui.paths import resource_path
 from alexnet_gui.settings import load_settings, open_store
 from alexnet_gui.ui.excepthook import install_excepthook
 from alexnet_gui.ui.main_window import MainWindow
-from alexnet_gui.workers.inference import InferenceClient, ModelLoader
+from alexnet_gui.workers.client import InferenceClient
+from alexnet_gui.workers.inference import ModelLoader
 from alexnet_gui.workers.jobs import JobRunner
 
 log = logging.getLogger(__name__)

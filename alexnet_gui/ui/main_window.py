@@ -54,7 +54,7 @@ from alexnet_gui.workers.messages import (
 )
 
 if TYPE_CHECKING:  # handed in by alexnet_gui.app; at run time the UI imports only messages
-    from alexnet_gui.workers.inference import InferenceClient
+    from alexnet_gui.workers.client import InferenceClient
     from alexnet_gui.workers.jobs import JobRunner
 
 

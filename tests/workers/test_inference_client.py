@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from alexnet_gui.core.results import ClassScore, Prediction
-from alexnet_gui.workers.inference import InferenceClient
+from alexnet_gui.workers.client import InferenceClient
 from alexnet_gui.workers.messages import BatchItem, ClassifyResult, FileSource, FrameSource
 
 pytestmark = pytest.mark.integration
