@@ -1,0 +1,116 @@
+"""Milliseconds per picture of the "look inside" panel: kernel grid, feature grids, Grad-CAM.
+
+Run with ``.venv/bin/python benchmarks/visualize.py [--device cpu|cuda] [--repeat 30]``. Random
+weights (speed does not depend on the values); a 640x480 picture, like a webcam frame. The grids
+are drawn from activations already on the CPU, as the worker does after its forward pass; the
+rows at the bottom time whole passes, with the plain classify path as the baseline. Prints one
+table of medians (p50) and 90th percentiles over repeated runs after warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout
+
+import numpy as np
+import torch
+from PIL import Image
+
+from alexnet_gui.core.architectures import build_model
+from alexnet_gui.core.gradcam import grad_cam
+from alexnet_gui.core.inference import Classifier
+from alexnet_gui.core.views import conv1_weights, kernel_grid, look_inside
+from alexnet_gui.core.visualize import feature_grid, feature_map, overlay
+from alexnet_gui.core.weights import LoadedModel, Preprocessing, WeightsSpec
+
+
+def _times(fn: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000.0)
+    return samples
+
+
+def _classifier(arch: str, device: str) -> Classifier:
+    size = 224 if arch == "torchvision" else 227
+    categories = tuple(f"class {i}" for i in range(1000))
+    spec = WeightsSpec(arch, arch, categories, Preprocessing.for_input_size(size), "random")
+    return Classifier(LoadedModel(build_model(arch), spec), device=device)
+
+
+def _shape(array: np.ndarray) -> str:
+    return "x".join(str(n) for n in array.shape)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeat", type=int, default=30)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (480, 640, 3), np.uint8))
+    display = np.asarray(picture)
+    tv = _classifier("torchvision", args.device)
+    paper = _classifier("paper", args.device)
+    acts = tv.inspect(picture).activations
+    paper_acts = paper.inspect(picture).activations
+    crop = tv.inspect(picture, layers=()).model_input
+    rows: list[tuple[str, str, Callable[[], object]]] = []
+
+    def add(name: str, detail: str, fn: Callable[[], object]) -> None:
+        rows.append((name, detail, fn))
+
+    for name, clf in (("kernel grid, torchvision", tv), ("kernel grid, paper", paper)):
+        weights = conv1_weights(clf.model)
+        add(name, f"{_shape(weights)} x4", lambda w=weights: kernel_grid(w, scale=4))
+    for layer in ("conv1", "relu1", "pool1", "conv2", "conv3", "relu5", "pool5", "fc6", "fc8"):
+        add(f"feature grid {layer}", _shape(acts[layer]), lambda ly=layer: feature_grid(acts, ly))
+    add("feature grid lrn1 (paper)", _shape(paper_acts["lrn1"]),
+        lambda: feature_grid(paper_acts, "lrn1"))  # fmt: skip
+    add("feature grid conv1, sorted, per layer", "", lambda: feature_grid(
+        acts, "conv1", sort_by_mean=True, normalisation="layer"))  # fmt: skip
+    add("feature map conv1 #0, x8", "", lambda: feature_map(acts, "conv1", 0, scale=8))
+    add("overlay conv1 #0 on crop", _shape(crop), lambda: overlay(crop, acts["conv1"][0]))
+    box = (0.125, 0.0625, 0.875, 0.9375)
+    add("overlay 13x13 on picture, crop box", _shape(display),
+        lambda: overlay(display, acts["relu5"][0], box=box))  # fmt: skip
+    batch = tv.preprocess(picture).to(tv.device)
+
+    def synced(fn: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            out = fn()
+            if tv.device.type == "cuda":
+                torch.cuda.synchronize()
+            return out
+
+        return run
+
+    add("classify (baseline: forward only)", "640x480", synced(lambda: tv.classify(picture)))
+    add("grad_cam (forward + backward)", "1x3x224x224", synced(lambda: grad_cam(tv.model, batch)))
+    add("grad_cam, paper", "1x3x227x227", synced(lambda: grad_cam(
+        paper.model, paper.preprocess(picture).to(paper.device))))  # fmt: skip
+    add("look_inside conv1 + Grad-CAM", "640x480", synced(lambda: look_inside(tv, picture)))
+    add("look_inside conv1, no Grad-CAM", "640x480",
+        synced(lambda: look_inside(tv, picture, gradcam=False)))  # fmt: skip
+
+    print(f"device: {tv.device}  threads: {torch.get_num_threads()}  repeat: {args.repeat}")
+    print(f"{'operation':<40}{'input':>16}{'p50 ms':>10}{'p90 ms':>10}")
+    for name, detail, fn in rows:
+        samples = _times(fn, args.repeat)
+        p50 = statistics.median(samples)
+        p90 = statistics.quantiles(samples, n=10)[-1]
+        print(f"{name:<40}{detail:>16}{p50:>10.2f}{p90:>10.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
