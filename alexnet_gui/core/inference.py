@@ -120,7 +120,7 @@ class Classifier:
         with torch.inference_mode(), _capture(self.layers, wanted) as captured:
             logits = self.model(batch.to(self.device))
             probabilities = torch.softmax(logits.float(), dim=1).mean(dim=0)
-        scores = self._top(probabilities, topk)
+        scores = self.top_scores(probabilities, topk)
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elapsed = (time.perf_counter() - start) * 1000.0
@@ -144,11 +144,12 @@ class Classifier:
         elapsed = (time.perf_counter() - start) * 1000.0 / len(images)
         device = device_label(self.device)
         return [
-            Prediction(self._top(row, topk), elapsed, device, self.spec.name, tta)
+            Prediction(self.top_scores(row, topk), elapsed, device, self.spec.name, tta)
             for row in probabilities
         ]
 
-    def _top(self, probabilities: torch.Tensor, topk: int) -> tuple[ClassScore, ...]:
+    def top_scores(self, probabilities: torch.Tensor, topk: int) -> tuple[ClassScore, ...]:
+        """The ``topk`` most probable classes of a 1-D probability vector, ranked from 1."""
         k = max(1, min(int(topk), probabilities.numel()))
         values, indices = torch.topk(probabilities.cpu(), k)
         return tuple(

@@ -29,7 +29,7 @@ from alexnet_gui.core.gradcam import (
 from alexnet_gui.core.imaging import display_array
 from alexnet_gui.core.inference import Classifier, device_label
 from alexnet_gui.core.preprocessing import denormalise
-from alexnet_gui.core.results import ClassScore, Prediction
+from alexnet_gui.core.results import Prediction
 from alexnet_gui.core.visualize import (
     FeatureGrid,
     GridGeometry,
@@ -285,12 +285,6 @@ def _prediction(
     classifier: Classifier, probabilities: torch.Tensor, topk: int, start: float
 ) -> Prediction:
     """The same top-k answer ``Classifier.classify`` gives, timed up to the softmax."""
-    k = max(1, min(int(topk), probabilities.numel()))
-    values, indices = torch.topk(probabilities, k)
-    categories = classifier.spec.categories
-    scores = tuple(
-        ClassScore(rank, int(i), categories[int(i)], float(p))
-        for rank, (p, i) in enumerate(zip(values.tolist(), indices.tolist(), strict=True), 1)
-    )
+    scores = classifier.top_scores(probabilities, topk)
     elapsed = (time.perf_counter() - start) * 1000.0
     return Prediction(scores, elapsed, device_label(classifier.device), classifier.spec.name)
