@@ -8,6 +8,11 @@ from __future__ import annotations
 
 
 def main() -> None:
+    import multiprocessing
+
+    # A frozen app re-executes itself for DataLoader workers (Windows, macOS): let those children
+    # run their task instead of starting another window.
+    multiprocessing.freeze_support()
     from alexnet_gui.ui.excepthook import install_excepthook
 
     install_excepthook()
