@@ -30,9 +30,12 @@ from alexnet_gui import APP_NAME, ORG_NAME, __version__
 from alexnet_gui.paths import resource_path
 from alexnet_gui.settings import load_settings, open_store
 from alexnet_gui.ui.excepthook import install_excepthook
+from alexnet_gui.ui.inside_panel import attach_inside_panel
 from alexnet_gui.ui.main_window import MainWindow
+from alexnet_gui.workers.capture_client import CaptureClient
 from alexnet_gui.workers.client import InferenceClient
 from alexnet_gui.workers.inference import ModelLoader
+from alexnet_gui.workers.inspector import NetworkInspector
 from alexnet_gui.workers.jobs import JobRunner
 
 log = logging.getLogger(__name__)
@@ -70,22 +73,34 @@ def create_main_window(
     store: QSettings | None = None,
     loader: ModelLoader | None = None,
     download_url: str | None = None,
+    capture: CaptureClient | None = None,
 ) -> MainWindow:
-    """The window with its (not yet started) inference client and job runner.
+    """The window with its (not yet started) inference client, job runner and camera client.
+
+    The "Inside the network" panel is docked here too; its inspector runs in the inference
+    worker, and the panel's options reach it through the inspector's lock-guarded holder.
 
     Args:
         store: Where settings live; the user's INI file by default, a temporary one in tests.
         loader: Builds a Classifier in the worker thread; tests pass a caching one.
         download_url: Where the download dialog fetches weights; torchvision's URL by default.
+        capture: Cameras and video files; tests pass one with fake cameras. Building it costs no
+            OpenCV: cv2 is imported by its first probe or stream, after the window is shown.
     """
     store = store if store is not None else open_store()
-    return MainWindow(
+    inspector = NetworkInspector()
+    inference = InferenceClient(loader=loader)
+    inference.set_inspector(inspector)
+    window = MainWindow(
         settings=load_settings(store),
         store=store,
-        inference=InferenceClient(loader=loader),
+        inference=inference,
         jobs=JobRunner(),
+        capture=capture if capture is not None else CaptureClient(),
         download_url=download_url,
     )
+    attach_inside_panel(window, inspector.set_options)
+    return window
 
 
 def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:

@@ -36,7 +36,10 @@ class Settings:
     """Everything the app remembers between runs.
 
     ``last_model`` is a weights path, or ``""`` for the ImageNet weights. The ``window_*`` and
-    ``splitter_state`` blobs are Qt's own ``saveGeometry``/``saveState`` bytes.
+    ``splitter_state`` blobs are Qt's own ``saveGeometry``/``saveState`` bytes. The live fields
+    (``camera_index``, ``mirror``, ``loop_video``, and ``snapshot_folder``, ``""`` until the user
+    picks one) came after schema 1 without a bump: they only add keys, and a file without them
+    reads as the defaults.
     """
 
     device: str = "auto"
@@ -48,6 +51,12 @@ class Settings:
     window_geometry: bytes = b""
     window_state: bytes = b""
     splitter_state: bytes = b""
+    camera_index: int = 0
+    mirror: bool = False
+    loop_video: bool = False
+    snapshot_folder: str = ""
+    inside_tab: int = 0  # the "Inside the network" panel's tab and layer; added the same way
+    inside_layer: str = "conv1"
 
     def __post_init__(self) -> None:
         # Clamp instead of raising: a bad value in a settings file must not stop the app.
@@ -56,6 +65,7 @@ class Settings:
         low, high = TOPK_RANGE
         object.__setattr__(self, "topk", max(low, min(high, int(self.topk))))
         object.__setattr__(self, "recent_files", tuple(self.recent_files)[:RECENT_LIMIT])
+        object.__setattr__(self, "camera_index", max(0, int(self.camera_index)))
 
     def with_recent(self, path: str | Path) -> Settings:
         """The same settings with ``path`` first in the recent list (no duplicates)."""

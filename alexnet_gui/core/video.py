@@ -31,14 +31,12 @@ import cv2
 
 from alexnet_gui.core.errors import VideoSourceError
 from alexnet_gui.core.pacing import usable_fps
+from alexnet_gui.core.video_formats import VIDEO_EXTENSIONS as VIDEO_EXTENSIONS  # re-exported
 
 if "OPENCV_LOG_LEVEL" not in os.environ:
     # Probing absent cameras logs a warning per index and backend; errors still show.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
-VIDEO_EXTENSIONS: frozenset[str] = frozenset(
-    {".avi", ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ogv"}
-)
 _CAMERA_READ_RETRIES = 3  # consecutive failed reads before a camera counts as gone
 _CAMERA_WARMUP_S = 2.0  # some cameras send nothing for a moment after opening
 

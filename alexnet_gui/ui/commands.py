@@ -32,6 +32,7 @@ class CommandsMixin:
     ) -> None:
         """Start the worker (it imports torch), load the model, then open ``files``."""
         self.inference.start()
+        self.live.probe_cameras()  # in the background; the Camera menu lists what it finds
         chosen = weights or self.settings.last_model
         if chosen and not weights and not Path(chosen).is_file():
             self.messages.show_message(f"The last model {chosen} is gone; using ImageNet.")
@@ -50,6 +51,7 @@ class CommandsMixin:
         """Files and folders: show the first image, classify them all in the background."""
         if not paths:
             return
+        self.image_opened.emit()
         settings = self.settings
         for path in reversed(paths[:10]):
             settings = settings.with_recent(path)
@@ -69,6 +71,7 @@ class CommandsMixin:
     def show_current(self: MainWindow) -> None:
         path = self.collection.current
         if path is not None:
+            self.image_opened.emit()
             self.batch.select_row(self.collection.index)
             self.statusBar().showMessage(f"Classifying {path.name}…")
             self.submit(FileSource(path))
@@ -91,6 +94,7 @@ class CommandsMixin:
         if isinstance(content, list):
             self.open_paths(content)
         elif content is not None:
+            self.image_opened.emit()
             self.submit(content)
         else:
             self.statusBar().showMessage("The clipboard holds no image and no image files.", 5000)

@@ -28,6 +28,25 @@ def open_images(parent: QWidget, directory: str) -> list[Path]:
     return [Path(name) for name in names]
 
 
+def video_filter() -> str:
+    from alexnet_gui.core.video_formats import VIDEO_EXTENSIONS  # no OpenCV
+
+    patterns = " ".join(f"*{ext}" for ext in sorted(VIDEO_EXTENSIONS))
+    return f"Videos ({patterns});;All files (*)"
+
+
+def open_video(parent: QWidget, directory: str) -> Path | None:
+    name, _ = QFileDialog.getOpenFileName(parent, "Open a video", directory, video_filter())
+    return Path(name) if name else None
+
+
+def choose_snapshot_folder(parent: QWidget, directory: str) -> Path | None:
+    name = QFileDialog.getExistingDirectory(
+        parent, "Choose where snapshots are saved (asked once; Camera menu to change)", directory
+    )
+    return Path(name) if name else None
+
+
 def open_folder(parent: QWidget, directory: str) -> Path | None:
     name = QFileDialog.getExistingDirectory(parent, "Open a folder of images", directory)
     return Path(name) if name else None

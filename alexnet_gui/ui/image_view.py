@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from PyQt5.QtCore import QRectF, QSize, Qt
+from PyQt5.QtCore import QRectF, QSize, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QPainter, QPaintEvent, QPixmap
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
@@ -24,8 +24,14 @@ class ImageView(QWidget):
     """Paints one picture and its scores; knows nothing about where they came from.
 
     The scaled pixmap is cached per widget size: smooth scaling a 2048-pixel photo on every
-    paint would make resizing stutter.
+    paint would make resizing stutter. A live stream replaces the picture and the scores
+    separately (:meth:`show_frame`, :meth:`show_scores`): the newest frame under the latest result.
+
+    Signals:
+        painted(): a paint has finished; what was set before it is now on screen.
     """
+
+    painted = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +63,18 @@ class ImageView(QWidget):
         self._caption = caption
         self.update()
 
+    def show_frame(self, image: np.ndarray) -> None:
+        """Replace the picture and keep the scores: a live frame under the latest result."""
+        self._pixmap = array_to_pixmap(image)
+        self._scaled = None
+        self.update()
+
+    def show_scores(self, scores: Sequence[ClassScore], *, caption: str | None = None) -> None:
+        """Replace the scores and keep the picture: a result for a frame already replaced."""
+        self._scores = tuple(scores)
+        self._caption = caption
+        self.update()
+
     def show_text(self, text: str) -> None:
         """Replace the picture with a message (a file that failed to open, nothing loaded)."""
         self._pixmap = self._scaled = None
@@ -84,12 +102,12 @@ class ImageView(QWidget):
             painter.setPen(QColor(190, 194, 200))
             painter.drawText(self.rect().adjusted(24, 24, -24, -24),
                              Qt.AlignCenter | Qt.TextWordWrap, self._text)
-            painter.end()
-            return
-        target = self.image_rect()
-        painter.drawPixmap(target.topLeft(), self._scaled_pixmap(target))
-        paint_scores(painter, target, self._scores, caption=self._caption)
+        else:
+            target = self.image_rect()
+            painter.drawPixmap(target.topLeft(), self._scaled_pixmap(target))
+            paint_scores(painter, target, self._scores, caption=self._caption)
         painter.end()
+        self.painted.emit()
 
     def _scaled_pixmap(self, target: QRectF) -> QPixmap:
         assert self._pixmap is not None

@@ -2,8 +2,8 @@
 
 It holds no model and decodes no image: requests go to the worker's client, results come back as
 frozen dataclasses and are painted. Colleagues' features plug in through :meth:`add_dock`,
-:meth:`add_menu`, :meth:`submit_frame`, :meth:`set_inspect`, :attr:`result_shown` and
-:attr:`closing`.
+:meth:`add_menu`, :meth:`submit_frame`, :meth:`set_inspect`, :attr:`result_shown`,
+:attr:`image_opened` and :attr:`closing`. Cameras and videos are wired in ``ui/live.py``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from alexnet_gui.ui.batch_panel import BatchPanel
 from alexnet_gui.ui.collection import PAGE, Collection
 from alexnet_gui.ui.commands import CommandsMixin
 from alexnet_gui.ui.image_view import ImageView
+from alexnet_gui.ui.live import LiveController
 from alexnet_gui.ui.message_bar import MessageBar
 from alexnet_gui.ui.predictions import PredictionsPanel
 from alexnet_gui.ui.sources import clipboard_content, offers_content
@@ -54,6 +55,7 @@ from alexnet_gui.workers.messages import (
 )
 
 if TYPE_CHECKING:  # handed in by alexnet_gui.app; at run time the UI imports only messages
+    from alexnet_gui.workers.capture_client import CaptureClient
     from alexnet_gui.workers.client import InferenceClient
     from alexnet_gui.workers.jobs import JobRunner
 
@@ -63,14 +65,16 @@ class MainWindow(CommandsMixin, QMainWindow):
 
     Signals:
         result_shown(ClassifyResult): a result is now on screen (``views`` for the inside panel).
+        image_opened(): the user opened a still image (file, folder, paste, drop); streams stop.
         closing(): the window is closing; stop cameras and the like before the worker stops.
     """
 
     result_shown = pyqtSignal(object)
+    image_opened = pyqtSignal()
     closing = pyqtSignal()
 
     def __init__(self, *, settings: Settings, store: QSettings, inference: InferenceClient,
-                 jobs: JobRunner, download_url: str | None = None) -> None:
+                 jobs: JobRunner, capture: CaptureClient, download_url: str | None = None) -> None:
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_NAME)
@@ -108,6 +112,7 @@ class MainWindow(CommandsMixin, QMainWindow):
         self.folder_dock = self.add_dock(self.batch, "Folder", object_name="folderDock",
                                          area=Qt.BottomDockWidgetArea)
         self.status = StatusFields(self.statusBar())
+        self.live = LiveController(self, capture)
         self._connect()
         self.restore_settings()
         excepthook.add_reporter(self.messages.show_message)
@@ -115,13 +120,20 @@ class MainWindow(CommandsMixin, QMainWindow):
     # -- extension points ---------------------------------------------------------------------
 
     def add_dock(self, widget: QWidget, title: str, *, object_name: str,
-                 area: Qt.DockWidgetArea = Qt.RightDockWidgetArea) -> QDockWidget:
-        """Add a panel; its toggle goes to the View menu and its place is saved in settings."""
+                 area: Qt.DockWidgetArea = Qt.RightDockWidgetArea,
+                 hidden: bool = False) -> QDockWidget:
+        """Add a panel; its toggle goes to the View menu and its place is saved in settings.
+
+        ``hidden``: start hidden unless the saved layout shows it.
+        """
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        self.restoreDockWidget(dock)  # a dock added after restoreState() gets its saved place
+        # A dock added after restoreState() gets its saved place; addDockWidget() first would
+        # drop that place, so it is only the fallback for a dock the layout does not know.
+        if not self.restoreDockWidget(dock):
+            self.addDockWidget(area, dock)
+            dock.setHidden(hidden)
         self.actions_.menus["view"].addAction(dock.toggleViewAction())
         return dock
 
@@ -156,6 +168,7 @@ class MainWindow(CommandsMixin, QMainWindow):
         if isinstance(content, list):
             self.open_paths(content)
         elif content is not None:
+            self.image_opened.emit()
             self.submit(content)
         else:
             return
@@ -283,7 +296,11 @@ class MainWindow(CommandsMixin, QMainWindow):
         self.result = result
         prediction = result.prediction
         caption = f"AlexNet · {result.model.name}" if result.model is not None else None
-        self.view.show_image(result.image, prediction.scores if prediction else (), caption=caption)
+        scores = prediction.scores if prediction else ()
+        if self.live.showing:  # a newer frame is on screen: keep it, change only the overlay
+            self.view.show_scores(scores, caption=caption)
+        else:
+            self.view.show_image(result.image, scores, caption=caption)
         self.predictions.set_prediction(prediction, message=result.message)
         self.status.set_prediction(prediction, result.decode_ms)
         self.setWindowTitle(f"{result.name} - {APP_NAME}")
@@ -294,7 +311,8 @@ class MainWindow(CommandsMixin, QMainWindow):
     @pyqtSlot(object)
     def _on_inference_request_failed(self, failure: RequestFailure) -> None:
         self.messages.show_message(failure.message)
-        if failure.path is None or failure.path == self.collection.current:
+        live_frame = failure.path is None and self.live.showing  # keep the stream's picture
+        if not live_frame and (failure.path is None or failure.path == self.collection.current):
             self.result = None
             self.view.show_text(failure.message)
             self.predictions.set_prediction(None, message="This image could not be read.")

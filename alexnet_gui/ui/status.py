@@ -8,16 +8,22 @@ from alexnet_gui.core.results import ModelInfo, Prediction
 
 
 class StatusFields:
-    """Three labels on the right of the status bar; messages come and go on the left."""
+    """Labels on the right of the status bar; messages come and go on the left.
+
+    ``live`` is empty unless a camera or video plays: then it shows the capture rate, the rate
+    of results and the capture-to-overlay latency.
+    """
 
     def __init__(self, bar: QStatusBar) -> None:
+        self.live = QLabel()
+        self.live.setObjectName("statusLive")
         self.model = QLabel()
         self.model.setObjectName("statusModel")
         self.device = QLabel()
         self.device.setObjectName("statusDevice")
         self.latency = QLabel()
         self.latency.setObjectName("statusLatency")
-        for label in (self.model, self.device, self.latency):
+        for label in (self.live, self.model, self.device, self.latency):
             label.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(label)
         self.set_model(None, text="No model")
@@ -39,3 +45,19 @@ class StatusFields:
         tta = " (TenCrop)" if prediction.tta else ""
         self.latency.setText(f"{prediction.elapsed_ms:.0f} ms{tta} · decode {decode_ms:.0f} ms")
         self.device.setText(f"Device: {prediction.device}")
+
+    def set_live(self, *, capture_fps: float | None, classified_fps: float | None,
+                 latency_ms: float | None) -> None:
+        """The live figures; ``None`` is not measured yet (shown as a dash)."""
+
+        def show(value: float | None, unit: str) -> str:
+            return "–" if value is None else f"{value:.0f} {unit}"
+
+        self.live.setText(f"Capture {show(capture_fps, 'fps')} · classified "
+                          f"{show(classified_fps, 'fps')} · latency {show(latency_ms, 'ms')}")
+        self.live.setToolTip("Frames read per second · results per second · time from a frame's "
+                             "capture to its result on screen")
+
+    def clear_live(self) -> None:
+        self.live.setText("")
+        self.live.setToolTip("")

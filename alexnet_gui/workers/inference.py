@@ -13,6 +13,7 @@ imported inside the worker thread, when the first model is loaded.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +69,25 @@ def load_classifier(weights: Path | None, device: str) -> Classifier:
         if found is not None and found.resolve() == weights.resolve():
             weights = None
     return Classifier(load_weights(weights), device=device)
+
+
+def _leave_a_core_free() -> None:
+    """Run the model on one core fewer than the machine has (called in the worker thread).
+
+    torch's intra-op threads meet at a barrier after every layer, so one of them preempted by
+    the GUI, the capture thread or another program stalls them all. On a busy two-core machine
+    AlexNet's batch-1 forward pass took 20-30 ms on one thread but 90-220 ms on two, and with a
+    video playing the GUI froze for up to 160 ms (``benchmarks/live.py``). On eight cores, seven
+    threads lose next to nothing. ``OMP_NUM_THREADS`` still wins.
+    """
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    wanted = max(1, (cores or 1) - 1)
+    if torch.get_num_threads() > wanted:
+        torch.set_num_threads(wanted)
 
 
 class PendingSlot:
@@ -150,6 +170,7 @@ class InferenceWorker(QObject):
         if self._runtime is None:
             import torch
 
+            _leave_a_core_free()
             cuda = bool(torch.cuda.is_available())
             name = torch.cuda.get_device_name(0) if cuda else None
             self._runtime = RuntimeInfo(torch.__version__, cuda, name)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
+
+if TYPE_CHECKING:  # annotations only: core.views imports torch
+    from alexnet_gui.core.views import GradCamView, KernelGrid, NetworkView
 
 TOPK_CHOICES: tuple[int, ...] = tuple(range(1, 11))
 DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
@@ -179,3 +183,62 @@ class BatchFinished:
     failed: int = 0
     cancelled: bool = False
     message: str | None = None
+
+
+# -- the "Inside the network" panel ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InspectOptions:
+    """What the "Inside the network" panel asks the worker's inspector to draw.
+
+    The panel builds a new one for every change in the GUI thread; the inspector reads the latest
+    one in the worker thread. Frozen, so one object can be shared between the threads as it is.
+    ``channel`` is the clicked feature map of ``layer``; ``class_index`` the class Grad-CAM
+    explains (``None``: the top-1); ``gradcam`` is off while the Grad-CAM tab is not shown, so
+    the backward pass is paid for only when someone looks at it.
+    """
+
+    layer: str = "conv1"
+    sort_by_mean: bool = False
+    normalisation: str = "map"
+    colormap: str = "viridis"
+    opacity: float = 0.5
+    channel: int | None = None
+    gradcam: bool = False
+    class_index: int | None = None
+    kernel_normalisation: str = "minmax"
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelView:
+    """One feature map the user clicked: enlarged, and blended over the crop and the picture."""
+
+    layer: str
+    channel: int
+    image: np.ndarray = field(repr=False)
+    crop_overlay: np.ndarray = field(repr=False)
+    display_overlay: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class InsideViews:
+    """The inspector's ``ClassifyResult.views``: every picture of the panel, ready to paint.
+
+    ``network`` is a :class:`~alexnet_gui.core.views.NetworkView`, ``kernels`` a
+    :class:`~alexnet_gui.core.views.KernelGrid` (the same object for every result of one model,
+    so the panel repaints it only when it changes) and ``gradcam`` a
+    :class:`~alexnet_gui.core.views.GradCamView` or ``None``. On frames Grad-CAM runs at a
+    capped rate: ``gradcam_fresh`` is ``False`` when the map is the last one computed, blended
+    over this frame. ``layers`` are the names the layer list offers.
+    """
+
+    options: InspectOptions
+    network: NetworkView = field(repr=False)
+    kernels: KernelGrid = field(repr=False)
+    layers: tuple[str, ...]
+    channel: ChannelView | None = None
+    gradcam: GradCamView | None = field(default=None, repr=False)
+    gradcam_fresh: bool = False
+    frame: bool = False
+    input_note: str = ""

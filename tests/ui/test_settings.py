@@ -67,3 +67,17 @@ def test_recent_files_first_unique_and_bounded():
 def test_default_location_follows_xdg_config_home(isolated_environment):
     assert settings_path() == Path(isolated_environment / "config" / "alexnet-gui" /
                                    "alexnet-gui.ini")
+
+
+def test_live_settings_round_trip_and_older_files_read_as_defaults(tmp_path):
+    store = open_store(tmp_path / "live.ini")
+    original = Settings(camera_index=2, mirror=True, loop_video=True, snapshot_folder="/snaps")
+    save_settings(original, store)
+    assert load_settings(open_store(tmp_path / "live.ini")) == original
+    old = tmp_path / "old.ini"  # written before the live fields existed
+    old.write_text(f"[General]\n{SCHEMA_KEY}=1\ntopk=3\n")
+    settings = load_settings(open_store(old))
+    assert settings.topk == 3
+    assert (settings.camera_index, settings.mirror, settings.loop_video,
+            settings.snapshot_folder) == (0, False, False, "")
+    assert Settings(camera_index=-4).camera_index == 0

@@ -1,0 +1,226 @@
+"""The "Inside the network" panel's inspector: what it draws, made in the inference worker's thread.
+
+:class:`NetworkInspector` is installed with :meth:`InferenceClient.set_inspector`; the worker calls
+it for every request made while the panel is visible. One call runs
+:func:`~alexnet_gui.core.views.look_inside` (one forward pass: the prediction, the chosen layer's
+grid and Grad-CAM) and adds what the panel's clicks ask for, so the GUI thread only paints.
+
+Threads: the panel hands over :class:`InspectOptions` through :class:`OptionsHolder`, a lock around
+one frozen object, and that is the only state both threads touch. The kernel cache and the last
+Grad-CAM belong to the worker thread alone.
+
+Importing this module costs neither torch nor cv2 (the app imports it at start-up): the core
+modules are imported on the first call, in the worker thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alexnet_gui.workers.messages import (
+    ChannelView,
+    ClassifyRequest,
+    FrameSource,
+    InsideViews,
+    InspectOptions,
+)
+
+if TYPE_CHECKING:  # annotations only: these import torch
+    from PIL.Image import Image
+
+    from alexnet_gui.core.inference import Classifier
+    from alexnet_gui.core.results import Prediction
+    from alexnet_gui.core.views import GradCamView, KernelGrid, NetworkView
+
+#: Grad-CAMs per second on frames. Its backward pass costs about one more forward pass; capped,
+#: a CPU keeps up with the camera, and the map in between is the last one over the newest frame.
+GRADCAM_MAX_RATE = 8.0
+#: conv1's 11x11 kernels drawn 4x: 44-pixel tiles, a 359x359 grid for 64 kernels.
+KERNEL_SCALE = 4
+#: Classes the Grad-CAM tab offers: the top 5, whatever top-k the window shows.
+TOP_CLASSES = 5
+#: The kinds of layer whose output the layer list offers: the convolutional stages.
+FEATURE_KINDS = ("conv", "relu", "lrn", "pool")
+
+
+class OptionsHolder:
+    """The latest :class:`InspectOptions`, set by the GUI thread and read by the worker's."""
+
+    def __init__(self, options: InspectOptions | None = None) -> None:
+        self._lock = threading.Lock()
+        self._options = options or InspectOptions()
+
+    def get(self) -> InspectOptions:
+        with self._lock:
+            return self._options
+
+    def set(self, options: InspectOptions) -> None:
+        with self._lock:
+            self._options = options
+
+
+@dataclass(frozen=True, eq=False)
+class _LastCam:
+    """The last Grad-CAM computed, for frames that skip it, and what it was computed for."""
+
+    view: GradCamView
+    time: float
+    key: tuple[object, ...]
+
+
+class NetworkInspector:
+    """``(classifier, image, request) -> (prediction, InsideViews)``, called in the worker thread.
+
+    Args:
+        gradcam_max_rate: Grad-CAMs per second at most on frames; still images always get one.
+        clock: seconds, for the rate cap (tests pass a fake one).
+    """
+
+    def __init__(self, *, gradcam_max_rate: float = GRADCAM_MAX_RATE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = OptionsHolder()
+        self._interval = 1.0 / gradcam_max_rate if gradcam_max_rate > 0 else 0.0
+        self._clock = clock
+        self._kernels: KernelGrid | None = None
+        self._kernels_of: weakref.ref[Classifier] | None = None
+        self._last_cam: _LastCam | None = None
+
+    def set_options(self, options: InspectOptions) -> None:
+        """Called from the GUI thread; the next request is drawn with ``options``."""
+        self.options.set(options)
+
+    def __call__(
+        self, classifier: Classifier, image: Image, request: ClassifyRequest
+    ) -> tuple[Prediction, InsideViews]:
+        from alexnet_gui.core.imaging import display_array
+        from alexnet_gui.core.views import crop_box, look_inside
+
+        options = self.options.get()
+        kernels = self._kernel_grid(classifier, options.kernel_normalisation)
+        layers = feature_layers(classifier)
+        layer = options.layer if options.layer in layers else layers[0]
+        categories = len(classifier.spec.categories)
+        class_index = options.class_index
+        if class_index is not None and not 0 <= class_index < categories:
+            class_index = None  # a class of the previous model
+        frame = isinstance(request.source, FrameSource)
+        key = (class_index, options.opacity)
+        fresh = options.gradcam and self._gradcam_due(frame, key)
+        display = display_array(image)
+        network = look_inside(  # at least the top 5: Grad-CAM offers any of them
+            classifier, image, layer=layer, gradcam=fresh, class_index=class_index,
+            topk=max(TOP_CLASSES, request.topk), sort_by_mean=options.sort_by_mean,
+            normalisation=options.normalisation, colormap_name=options.colormap,
+            opacity=options.opacity, display=display,
+        )
+        if fresh and network.gradcam is not None:
+            self._last_cam = _LastCam(network.gradcam, self._clock(), key)
+        cam = network.gradcam if fresh else None
+        if options.gradcam and not fresh and self._last_cam is not None:
+            box = crop_box(image.width, image.height, classifier.spec.preprocessing)
+            cam = _reblend(self._last_cam.view, network, display, box, options.opacity)
+        prediction = dataclasses.replace(network.prediction,
+                                         scores=network.prediction.scores[: request.topk])
+        if request.tta:  # look_inside sees the center crop only; the answer must honour TTA
+            prediction = classifier.classify(image, topk=request.topk, tta=True)
+        views = InsideViews(
+            options=options,
+            network=network,
+            kernels=kernels,
+            layers=layers,
+            channel=_channel_view(classifier, image, network, display, options),
+            gradcam=cam,
+            gradcam_fresh=fresh,
+            frame=frame,
+            input_note=input_note(classifier),
+        )
+        return prediction, views
+
+    def _gradcam_due(self, frame: bool, key: tuple[object, ...]) -> bool:
+        last = self._last_cam
+        if not frame or last is None or last.key != key:
+            return True
+        return self._clock() - last.time >= self._interval
+
+    def _kernel_grid(self, classifier: Classifier, normalisation: str) -> KernelGrid:
+        """conv1's grid, drawn once per model (and per normalisation), then reused."""
+        from alexnet_gui.core.views import kernel_view
+
+        owner = self._kernels_of() if self._kernels_of is not None else None
+        grid = self._kernels
+        if owner is not classifier or grid is None or grid.normalisation != normalisation:
+            grid = kernel_view(classifier, scale=KERNEL_SCALE, normalisation=normalisation)
+            self._kernels, self._kernels_of = grid, weakref.ref(classifier)
+            self._last_cam = None  # a new model: its Grad-CAM must not be reused either
+        return grid
+
+
+def feature_layers(classifier: Classifier) -> tuple[str, ...]:
+    """conv, ReLU, LRN and pool layers up to pool5: the ones with maps to tile."""
+    names: list[str] = []
+    for layer in classifier.layers:
+        if layer.kind == "avgpool":
+            break
+        if layer.kind in FEATURE_KINDS:
+            names.append(layer.name)
+    return tuple(names)
+
+
+def input_note(classifier: Classifier) -> str:
+    """One line on how the picture became the model's input, from the weights' own spec."""
+    pre = classifier.spec.preprocessing
+    mean = ", ".join(f"{v:.3f}" for v in pre.mean)
+    std = ", ".join(f"{v:.3f}" for v in pre.std)
+    return (f"{pre.crop_size} × {pre.crop_size} px: short side resized to {pre.resize_size} "
+            f"({pre.interpolation}), centre crop {pre.crop_size}; shown denormalised "
+            f"(mean {mean}, std {std})")
+
+
+def _channel_view(classifier: Classifier, image: Image, network: NetworkView,
+                  display: np.ndarray, options: InspectOptions) -> ChannelView | None:
+    """The clicked map enlarged to about the crop's size, and blended over crop and picture."""
+    from alexnet_gui.core.views import crop_box
+    from alexnet_gui.core.visualize import feature_map, overlay
+
+    layer, channel = network.layer, options.channel
+    if layer is None or channel is None or layer not in network.activations:
+        return None
+    values = network.activations[layer]
+    if values.ndim != 3 or not 0 <= channel < values.shape[0]:
+        return None
+    scale = max(1, network.model_input.shape[0] // values.shape[1])
+    box = crop_box(image.width, image.height, classifier.spec.preprocessing)
+    blend = {"opacity": options.opacity, "colormap_name": options.colormap}
+    return ChannelView(
+        layer,
+        channel,
+        feature_map(network.activations, layer, channel, colormap_name=options.colormap,
+                    scale=scale),
+        overlay(network.model_input, values[channel], **blend),
+        overlay(display, values[channel], box=box, **blend),
+    )
+
+
+def _reblend(last: GradCamView, network: NetworkView, display: np.ndarray,
+             box: tuple[float, float, float, float], opacity: float) -> GradCamView:
+    """The last Grad-CAM over this frame: the map lags a little, the picture does not."""
+    from alexnet_gui.core.views import GradCamView
+    from alexnet_gui.core.visualize import overlay
+
+    cam = last.gradcam
+    return GradCamView(
+        cam,
+        last.label,
+        last.probability,
+        overlay(network.model_input, cam.heatmap, opacity=opacity, normalise=False),
+        overlay(display, cam.cam, opacity=opacity, normalise=False, box=box),
+        box,
+    )
