@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench bench-pytorch clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,16 @@ lint: $(STAMP)
 	$(PY) -m ruff check alexnet_gui tests benchmarks scripts main.py
 
 bench: $(STAMP)
+	$(PY) benchmarks/engines.py
+
+bench-pytorch: $(STAMP)
 	$(PY) benchmarks/inference.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache
 
 include scripts/bundle.mk
+
+# Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist) as class folders.
+fashion-mnist: $(STAMP)
+	$(PY) scripts/export_fashion_mnist.py data/fashion-mnist

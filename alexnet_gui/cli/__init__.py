@@ -15,7 +15,15 @@ from collections.abc import Sequence
 from alexnet_gui import APP_NAME, __version__
 from alexnet_gui.core.errors import UserFacingError
 
-COMMANDS: tuple[str, ...] = ("classify", "download", "summary", "info")
+COMMANDS: tuple[str, ...] = (
+    "classify",
+    "download",
+    "summary",
+    "info",
+    "train",
+    "evaluate",
+    "bench",
+)
 
 
 def _command_parser() -> argparse.ArgumentParser:
