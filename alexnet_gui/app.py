@@ -14,6 +14,7 @@ level.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -29,14 +30,19 @@ from PyQt5.QtWidgets import QApplication
 from alexnet_gui import APP_NAME, ORG_NAME, __version__
 from alexnet_gui.paths import resource_path
 from alexnet_gui.settings import load_settings, open_store
+from alexnet_gui.ui.compare_panel import attach_compare
 from alexnet_gui.ui.excepthook import install_excepthook
 from alexnet_gui.ui.inside_panel import attach_inside_panel
 from alexnet_gui.ui.main_window import MainWindow
+from alexnet_gui.ui.similar_panel import attach_similar_panel
+from alexnet_gui.ui.train_dialog import attach_training
 from alexnet_gui.workers.capture_client import CaptureClient
 from alexnet_gui.workers.client import InferenceClient
 from alexnet_gui.workers.inference import ModelLoader
 from alexnet_gui.workers.inspector import NetworkInspector
 from alexnet_gui.workers.jobs import JobRunner
+from alexnet_gui.workers.similarity_job import SimilarityJob
+from alexnet_gui.workers.training_job import TrainingJob
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +84,9 @@ def create_main_window(
     """The window with its (not yet started) inference client, job runner and camera client.
 
     The "Inside the network" panel is docked here too; its inspector runs in the inference
-    worker, and the panel's options reach it through the inspector's lock-guarded holder.
+    worker, and the panel's options reach it through the inspector's lock-guarded holder. So are
+    training (a dialog running jobs), compare mode (a second inference client, started only when
+    used) and Find Similar (a dock running jobs with a model of their own).
 
     Args:
         store: Where settings live; the user's INI file by default, a temporary one in tests.
@@ -100,6 +108,9 @@ def create_main_window(
         download_url=download_url,
     )
     attach_inside_panel(window, inspector.set_options)
+    attach_training(window, TrainingJob)
+    attach_compare(window, functools.partial(InferenceClient, loader=loader))
+    attach_similar_panel(window, SimilarityJob)
     return window
 
 

@@ -20,7 +20,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "alexnet_gui"
 HEAVY = ("torch", "torchvision", "cv2")
 QT = ("PyQt5", "PyQt6", "PySide2", "PySide6")
 #: What the app imports at start-up from the workers package; torch must come later.
-STARTUP_WORKERS = ("capture_client.py", "inference.py", "inspector.py", "jobs.py", "messages.py")
+STARTUP_WORKERS = ("capture_client.py", "inference.py", "inspector.py", "jobs.py", "messages.py",
+                   "similarity_job.py", "training_job.py")
 
 
 def _is_type_checking(node: ast.If) -> bool:

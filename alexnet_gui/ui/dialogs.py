@@ -52,6 +52,19 @@ def open_folder(parent: QWidget, directory: str) -> Path | None:
     return Path(name) if name else None
 
 
+def choose_folder(parent: QWidget, title: str, directory: str) -> Path | None:
+    """Any folder: training images (Model > Train on Folder), a folder to search (Tools)."""
+    name = QFileDialog.getExistingDirectory(parent, title, directory)
+    return Path(name) if name else None
+
+
+def save_checkpoint(parent: QWidget, suggested: Path) -> Path | None:
+    name, _ = QFileDialog.getSaveFileName(
+        parent, "Save the trained model as", str(suggested), WEIGHTS_FILTER
+    )
+    return Path(name) if name else None
+
+
 def open_weights(parent: QWidget, directory: str) -> Path | None:
     name, _ = QFileDialog.getOpenFileName(
         parent, "Open weights or an alexnet-gui checkpoint", directory, WEIGHTS_FILTER
