@@ -37,7 +37,7 @@ from alexnet_gui.core.errors import UserFacingError  # noqa: E402
 from alexnet_gui.core.training import TrainConfig, TrainProgress, train  # noqa: E402
 
 TARGET_ACCURACY = 0.91
-DEFAULT_DATA = REPO / "out" / "fashion-mnist"
+DEFAULT_DATA = REPO / "data" / "fashion-mnist"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
