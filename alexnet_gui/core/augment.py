@@ -15,7 +15,7 @@ from PIL import Image
 from torchvision import transforms as T
 from torchvision.transforms import functional as F
 
-from alexnet_gui.core.preprocessing import Transform
+from alexnet_gui.core.preprocessing import Transform, limit_aspect
 from alexnet_gui.core.weights import Preprocessing
 
 AUGMENTATIONS: tuple[str, ...] = ("crop", "resized-crop", "none")
@@ -64,12 +64,14 @@ def train_transform(
         ]
     elif augment == "crop":
         geometric = [
+            limit_aspect,
             T.Resize(pre.resize_size, interpolation=interpolation, antialias=True),
             T.RandomCrop(pre.crop_size),
             T.RandomHorizontalFlip(),
         ]
     else:
         geometric = [
+            limit_aspect,
             T.Resize(pre.resize_size, interpolation=interpolation, antialias=True),
             T.CenterCrop(pre.crop_size),
         ]

@@ -7,14 +7,16 @@ names, preprocessing), plus the training arguments and metrics that made it.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from torch import nn
 
+from alexnet_gui.core.architectures import ARCHITECTURES
 from alexnet_gui.core.errors import WeightsError
 from alexnet_gui.core.weights import (
     CHECKPOINT_FORMAT,
@@ -68,7 +70,14 @@ def save_checkpoint(path: Path | str, data: Mapping[str, Any]) -> Path:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            torch.save(dict(data), handle)
+            writer = _RecordingWriter(handle)
+            try:
+                torch.save(dict(data), writer)
+            except RuntimeError as exc:
+                # torch's zip writer reports a failed write() as "unexpected pos ..."
+                if writer.error is None:
+                    raise
+                raise writer.error from exc
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -81,6 +90,28 @@ def save_checkpoint(path: Path | str, data: Mapping[str, Any]) -> Path:
     return path
 
 
+class _RecordingWriter:
+    """A file for ``torch.save`` that remembers the OSError a write raised.
+
+    torch's zip writer turns an error in ``write()`` (a full disk) into a RuntimeError about
+    file positions; keeping the OSError lets the message say what really happened.
+    """
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+
 def spec_from_checkpoint(data: Mapping[str, Any], path: Path) -> WeightsSpec:
     """Read the spec back; a checkpoint missing a field is reported, not half-loaded."""
     try:
@@ -90,14 +121,24 @@ def spec_from_checkpoint(data: Mapping[str, Any], path: Path) -> WeightsSpec:
                 f"{path.name} was written by a newer alexnet-gui (format {version}); "
                 "update the app."
             )
+        arch = str(data["arch"])
+        if arch not in ARCHITECTURES:
+            raise WeightsError(
+                f"{path.name} is for an architecture this app does not know ({arch[:40]!r}; "
+                f"it knows {', '.join(ARCHITECTURES)})."
+            )
+        if not isinstance(data["categories"], list | tuple):
+            raise WeightsError(f"{path.name}: its class names are not a list.")
         categories = tuple(str(c) for c in data["categories"])
         if not categories:
             raise WeightsError(f"{path.name} has no class names.")
+        preprocessing = Preprocessing.from_dict(data["preprocessing"])
+        check_preprocessing(preprocessing, arch, path)
         return WeightsSpec(
             name=str(data.get("name") or path.stem),
-            arch=str(data["arch"]),
+            arch=arch,
             categories=categories,
-            preprocessing=Preprocessing.from_dict(data["preprocessing"]),
+            preprocessing=preprocessing,
             source=str(path),
             metadata={
                 "training": dict(data.get("training", {})),
@@ -108,3 +149,40 @@ def spec_from_checkpoint(data: Mapping[str, Any], path: Path) -> WeightsSpec:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise WeightsError(f"{path.name} is an incomplete alexnet-gui checkpoint ({exc}).") from exc
+
+
+#: Interpolations both the Pillow path and the tensor fast path can resize with.
+INTERPOLATIONS: frozenset[str] = frozenset({"nearest", "nearest-exact", "bilinear", "bicubic"})
+#: Largest short side a checkpoint may ask images to be resized to (twice the largest crop).
+LARGEST_RESIZE = 2048
+
+
+def check_preprocessing(pre: Preprocessing, arch: str, path: Path) -> None:
+    """Refuse preprocessing that would fail every classification or exhaust memory.
+
+    A checkpoint is input like any file: ``resize_size`` of a million would make every picture
+    a terapixel, a crop below the network's smallest input fails in every forward pass, and a
+    zero std divides by zero. Better one clear message at load than a failure per image.
+    """
+    from alexnet_gui.core.model_setup import LARGEST_INPUT_SIZE, min_input_size
+
+    smallest = min_input_size(arch)
+    problem = None
+    if not smallest <= pre.crop_size <= LARGEST_INPUT_SIZE:
+        problem = (
+            f"crop size {pre.crop_size} is outside the {smallest}-{LARGEST_INPUT_SIZE} px the "
+            f"{arch} AlexNet takes"
+        )
+    elif not pre.crop_size <= pre.resize_size <= LARGEST_RESIZE:
+        problem = (
+            f"resize size {pre.resize_size} is not between the crop size ({pre.crop_size}) "
+            f"and {LARGEST_RESIZE} px"
+        )
+    elif len(pre.mean) != 3 or len(pre.std) != 3:
+        problem = "mean and std need three values each (red, green, blue)"
+    elif not all(math.isfinite(v) for v in (*pre.mean, *pre.std)) or min(pre.std) <= 0:
+        problem = "mean and std must be finite numbers, and std above 0"
+    elif pre.interpolation not in INTERPOLATIONS:
+        problem = f"unknown interpolation {pre.interpolation[:40]!r}"
+    if problem is not None:
+        raise WeightsError(f"{path.name} has unusable preprocessing: {problem}.")

@@ -24,6 +24,7 @@ from alexnet_gui.core.datasets import (
     evaluation_root,
     match_classes,
 )
+from alexnet_gui.core.errors import DatasetError
 from alexnet_gui.core.inference import device_label, resolve_device
 from alexnet_gui.core.preprocessing import eval_transform, tencrop_transform
 from alexnet_gui.core.weights import Preprocessing, load_weights
@@ -211,6 +212,11 @@ def evaluate(
         device=target,
     )
     predictions = predict(model, loader, target, on_batch=on_batch, is_cancelled=is_cancelled)
+    if not predictions.cancelled and len(predictions.labels) == 0:
+        raise DatasetError(
+            f"None of the {len(samples)} images in {folder} could be read as an image; "
+            "nothing was evaluated."
+        )
     return confusion_report(
         predictions,
         loaded.spec.categories,

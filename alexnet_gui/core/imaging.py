@@ -7,7 +7,10 @@ limit stays on: a file claiming more pixels than that is refused before it is de
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import stat
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,7 +31,7 @@ def load_image(path: str | Path) -> Image.Image:
     """Open an image file as an RGB ``PIL.Image`` that is fully decoded in memory."""
     path = Path(path)
     try:
-        with open(path, "rb") as handle:
+        with _open_regular_file(path) as handle:
             return _decode(handle, path.name)
     except ImageLoadError:
         raise
@@ -40,6 +43,26 @@ def load_image(path: str | Path) -> Image.Image:
         raise ImageLoadError(f"{path.name}: permission denied.") from exc
     except OSError as exc:
         raise ImageLoadError(f"{path.name}: cannot be read ({exc.strerror or exc}).") from exc
+
+
+def _open_regular_file(path: Path) -> io.BufferedReader:
+    """Open for reading, refusing anything but a regular file.
+
+    A FIFO named ``photo.png`` would block ``open()`` until something writes to it, which hangs
+    the worker or the CLI for good; a device file can stream forever. Opening without blocking
+    and checking with ``fstat`` refuses both at once.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise ImageLoadError(f"{path.name}: not a regular file (a pipe, socket or device).")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def image_from_bytes(data: bytes, name: str = "image") -> Image.Image:
@@ -76,6 +99,11 @@ def _decode(stream: io.BufferedIOBase | io.BytesIO, name: str) -> Image.Image:
         ) from exc
     except UnidentifiedImageError as exc:
         raise ImageLoadError(f"{name}: not an image file, or a format Pillow cannot read.") from exc
+    except NotImplementedError as exc:
+        # Found by scripts/fuzz_imaging.py: a DDS header with an unknown pixel format.
+        raise ImageLoadError(
+            f"{name}: uses a variant of its format that Pillow cannot read ({exc})."
+        ) from exc
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
         # Pillow reports truncated and corrupt data with these.
         raise ImageLoadError(f"{name}: the image data is damaged or truncated ({exc}).") from exc

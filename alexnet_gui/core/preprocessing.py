@@ -19,13 +19,44 @@ from alexnet_gui.core.weights import Preprocessing
 
 Transform = Callable[[Image.Image], torch.Tensor]
 
+#: Longest side kept, in multiples of the short side, before the short side is resized. Beyond
+#: it only a centred part of the long side is kept (see :func:`limit_aspect`).
+MAX_ASPECT = 8
+
 
 def _interpolation(pre: Preprocessing) -> InterpolationMode:
     return InterpolationMode(pre.interpolation)
 
 
+def aspect_limited_box(width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The centred (left, top, right, bottom) box to keep of a very long, thin image, or None.
+
+    Resizing the short side of a 1x60000 PNG (a few hundred bytes) to 256 px would make a
+    256x15,360,000 picture: 12 GB, for a center crop of 224x224. Past :data:`MAX_ASPECT` the long
+    side is cut to ``MAX_ASPECT`` times the short side first; the center crop (and TenCrop's
+    center) see the same pixels, TenCrop's corners come from the kept part. Images no longer
+    than that are untouched, so ordinary photos match torchvision exactly.
+    """
+    short, long = min(width, height), max(width, height)
+    if short < 1 or long <= short * MAX_ASPECT:
+        return None
+    keep = short * MAX_ASPECT
+    start = (long - keep) // 2
+    if width > height:
+        return start, 0, start + keep, height
+    return 0, start, width, start + keep
+
+
+def limit_aspect(image: Image.Image) -> Image.Image:
+    """``image`` cropped by :func:`aspect_limited_box`, or unchanged."""
+    box = aspect_limited_box(*image.size)
+    return image if box is None else image.crop(box)
+
+
 def _resize(image: Image.Image, pre: Preprocessing) -> Image.Image:
-    return F.resize(image, [pre.resize_size], interpolation=_interpolation(pre), antialias=True)
+    return F.resize(
+        limit_aspect(image), [pre.resize_size], interpolation=_interpolation(pre), antialias=True
+    )
 
 
 def _normalise(image: Image.Image | torch.Tensor, pre: Preprocessing) -> torch.Tensor:

@@ -36,6 +36,7 @@ from alexnet_gui.core.datasets import (
     collate_skipping,
     discover_dataset,
 )
+from alexnet_gui.core.errors import DatasetError
 from alexnet_gui.core.evaluation import eval_loader, predict
 from alexnet_gui.core.inference import device_label, resolve_device
 from alexnet_gui.core.optim import MixedPrecision, cosine_lr, make_optimizer
@@ -297,6 +298,11 @@ def _train_epoch(
                 loss=loss_sum / seen,
                 train_acc=correct / seen,
             )
+        )
+    if seen == 0:
+        raise DatasetError(
+            f"None of the {len(train_data.dataset)} training images could be read as an image; "
+            "check that the class folders hold real picture files."
         )
     val_acc = None
     if val_data is not None:

@@ -96,8 +96,13 @@ def encode_png(image: QImage) -> bytes:
 
 
 def write_atomically(files: Mapping[Path, bytes]) -> None:
-    """Write every file to a temporary sibling, then rename them all into place."""
+    """Write every file to a temporary sibling, then rename them all into place.
+
+    If anything fails, the temporary files and any file of this export already renamed into
+    place are removed: the export is all the files or none of them.
+    """
     written: list[tuple[Path, Path]] = []
+    published: list[Path] = []
     try:
         for path, data in files.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -108,9 +113,12 @@ def write_atomically(files: Mapping[Path, bytes]) -> None:
                 os.fsync(handle.fileno())
         for tmp, path in written:
             os.replace(tmp, path)
-    except OSError as exc:
-        for tmp, _ in written:
+            published.append(path)
+    except BaseException as exc:
+        for leftover in [tmp for tmp, _ in written] + published:
             with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
+                leftover.unlink(missing_ok=True)
+        if not isinstance(exc, OSError):
+            raise
         folder = next(iter(files)).parent
         raise ExportError(f"Cannot write to {folder}: {exc.strerror or exc}.") from exc

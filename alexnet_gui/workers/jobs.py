@@ -59,6 +59,9 @@ class FolderBatch:
         self.request = request
         self.paths: tuple[Path, ...] = tuple(find_images(request.paths))
         self.summary: BatchFinished | None = None
+        #: Set when the GPU ran out of memory and the model moved to the CPU (core.fallback);
+        #: the worker shows it, tells the GUI the device changed, and sets it back to None.
+        self.note: str | None = None
         self._control = control
         self._next = 0
         self._failed = 0
@@ -86,6 +89,11 @@ class FolderBatch:
                 indices.append(index)
             except UserFacingError as exc:
                 yield self._item(index, classifier, error=str(exc))
+            except Exception as exc:  # a decoder bug must cost one row, not the whole batch
+                log.exception("batch %d: decoding %s failed", self.request.batch_id,
+                              self.paths[index])
+                name = self.paths[index].name
+                yield self._item(index, classifier, error=f"{name}: could not be read ({exc!r}).")
         if images:
             yield from self._classify(classifier, images, indices)
         if self._next >= len(self.paths):
@@ -106,8 +114,13 @@ class FolderBatch:
     def _classify(
         self, classifier: Classifier, images: list, indices: list[int]
     ) -> Iterator[BatchItem]:
+        from alexnet_gui.core.fallback import run_with_oom_fallback
+
         try:
-            predictions = classifier.classify_batch(images, topk=1, tta=self.request.tta)
+            predictions, note = run_with_oom_fallback(
+                classifier, lambda: classifier.classify_batch(images, topk=1, tta=self.request.tta)
+            )
+            self.note = note or self.note
         except Exception as exc:
             log.exception("batch %d: classifying a chunk failed", self.request.batch_id)
             for index in indices:
