@@ -20,6 +20,7 @@ from typing import Any
 from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths
 
 from alexnet_gui import ORG_NAME
+from alexnet_gui.core.engines import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,14 @@ class Settings:
     snapshot_folder: str = ""
     inside_tab: int = 0  # the "Inside the network" panel's tab and layer; added the same way
     inside_layer: str = "conv1"
+    engine: str = "auto"  # Options > Engine (core.engines.ENGINES); added the same way
 
     def __post_init__(self) -> None:
         # Clamp instead of raising: a bad value in a settings file must not stop the app.
         if self.device not in DEVICES:
             object.__setattr__(self, "device", "auto")
+        if self.engine not in ENGINES:
+            object.__setattr__(self, "engine", "auto")
         low, high = TOPK_RANGE
         object.__setattr__(self, "topk", max(low, min(high, int(self.topk))))
         object.__setattr__(self, "recent_files", tuple(self.recent_files)[:RECENT_LIMIT])

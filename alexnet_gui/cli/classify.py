@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alexnet_gui.core.errors import UserFacingError
+from alexnet_gui.core.engines import ENGINES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--topk", type=_topk, default=5, metavar="K", help="classes per image")
     parser.add_argument("--tta", action="store_true", help="average the ten crops of TenCrop")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument(
+        "--engine", choices=ENGINES, default="auto", help="auto: the fastest that keeps quality"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON list")
     parser.set_defaults(run=run)
 
@@ -37,20 +40,25 @@ def _topk(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.imaging import find_images, load_image
+    from alexnet_gui.core.engines.fastpath import classify_paths
+    from alexnet_gui.core.imaging import find_images
     from alexnet_gui.core.inference import Classifier
     from alexnet_gui.core.weights import load_weights
 
     inputs = _inputs(args.paths, find_images)
-    classifier = Classifier(load_weights(args.weights), device=args.device)
+    images = [path for path, problem in inputs if problem is None]
+    classifier = Classifier(
+        load_weights(args.weights), device=args.device, engine=args.engine, images=images
+    )
+    while message := classifier.engine.take_message():
+        print(f"alexnet-gui classify: {message}", file=sys.stderr)
+    # In input order, 32 files per forward pass; each answer is printed as its batch is done.
+    answers = classify_paths(classifier, images, topk=args.topk, tta=args.tta)
     entries: list[dict[str, Any]] = []
     for path, problem in inputs:
         if problem is None:
-            try:
-                prediction = classifier.classify(load_image(path), topk=args.topk, tta=args.tta)
-            except UserFacingError as exc:
-                problem = str(exc)
-            else:
+            _, prediction, problem = next(answers)
+            if prediction is not None:
                 entries.append(
                     {
                         "path": str(path),
@@ -62,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
                     _print_prediction(path, entries[-1])
                 continue
         entries.append({"path": str(path), "error": problem})
-        print(f"{path}: {problem}", file=sys.stderr)
+        # A newline in a file name must not break "one line per failed input".
+        printable = str(path).replace("\n", "\\n")
+        print(f"{printable}: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps(entries, indent=2))
     return 1 if any("error" in entry for entry in entries) else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,6 +18,8 @@ from PIL import Image
 from torch import nn
 
 from alexnet_gui.core.architectures import NamedLayer, named_layers
+from alexnet_gui.core.engines import SelectedEngine, select_engine
+from alexnet_gui.core.engines.fastpath import frame_tensor
 from alexnet_gui.core.errors import UserFacingError
 from alexnet_gui.core.preprocessing import denormalise, eval_transform, tencrop_transform
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
@@ -63,9 +66,20 @@ class Inspection:
 
 
 class Classifier:
-    """A model in eval mode on a device, with the spec's preprocessing."""
+    """A model in eval mode on a device, with the spec's preprocessing.
 
-    def __init__(self, loaded: LoadedModel, *, device: str = "auto") -> None:
+    ``engine`` runs classify/classify_batch (see :mod:`alexnet_gui.core.engines`); inspect()
+    always uses the PyTorch model. ``images`` join the calibration images of a converted engine.
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        *,
+        device: str = "auto",
+        engine: str = "pytorch",
+        images: Sequence[str | Path] = (),
+    ) -> None:
         self.model: nn.Module = loaded.model.eval()
         self.spec: WeightsSpec = loaded.spec
         self._transform = eval_transform(self.spec.preprocessing)
@@ -73,6 +87,17 @@ class Classifier:
         self.layers: list[NamedLayer] = named_layers(self.model)
         self.device = resolve_device(device)
         self.model.to(self.device)
+        self.engine: SelectedEngine = self.set_engine(engine, images=images)
+
+    def set_engine(self, name: str, *, images: Sequence[str | Path] = ()) -> SelectedEngine:
+        """Build or load another engine; PyTorch, with a message, if it cannot be used."""
+        paths = [Path(p) for p in images]
+        self.engine = select_engine(name, self.model, self.spec, images=paths)
+        return self.engine
+
+    def _device_text(self) -> str:
+        engine = "" if self.engine.name == "pytorch" else f" ({self.engine.name})"
+        return device_label(self.device) + engine
 
     @property
     def info(self) -> ModelInfo:
@@ -82,7 +107,7 @@ class Classifier:
             num_classes=self.spec.num_classes,
             source=self.spec.source,
             input_size=self.spec.preprocessing.crop_size,
-            device=device_label(self.device),
+            device=self._device_text(),
             categories=self.spec.categories,
         )
 
@@ -96,14 +121,20 @@ class Classifier:
                 torch.cuda.empty_cache()
         return device
 
-    def preprocess(self, image: Image.Image, *, tta: bool = False) -> torch.Tensor:
-        """(1, 3, S, S), or (10, 3, S, S) with TenCrop."""
+    def preprocess(self, image: Image.Image | np.ndarray, *, tta: bool = False) -> torch.Tensor:
+        """(1, 3, S, S), or (10, 3, S, S) with TenCrop; an RGB array takes the frame fast path."""
+        if isinstance(image, np.ndarray):
+            if not tta:
+                return frame_tensor(image, self.spec.preprocessing).unsqueeze(0)
+            image = Image.fromarray(image)
         if tta:
             return self._tencrop(image)
         return self._transform(image).unsqueeze(0)
 
-    def classify(self, image: Image.Image, *, topk: int = 5, tta: bool = False) -> Prediction:
-        return self.inspect(image, topk=topk, tta=tta, layers=()).prediction
+    def classify(
+        self, image: Image.Image | np.ndarray, *, topk: int = 5, tta: bool = False
+    ) -> Prediction:
+        return self.classify_batch([image], topk=topk, tta=tta)[0]
 
     def inspect(
         self,
@@ -129,20 +160,28 @@ class Classifier:
         return Inspection(prediction, activations, denormalise(batch[0], self.spec.preprocessing))
 
     def classify_batch(
-        self, images: Sequence[Image.Image], *, topk: int = 5, tta: bool = False
+        self, images: Sequence[Image.Image | np.ndarray], *, topk: int = 5, tta: bool = False
     ) -> list[Prediction]:
         """Many images in one forward pass (TenCrop: ten per image); time is shared equally."""
         if not images:
             return []
         start = time.perf_counter()
-        crops = 10 if tta else 1
         batch = torch.cat([self.preprocess(image, tta=tta) for image in images])
+        return self.classify_prepared(batch, topk=topk, tta=tta, started=start)
+
+    def classify_prepared(
+        self, batch: torch.Tensor, *, topk: int = 5, tta: bool = False, started: float | None = None
+    ) -> list[Prediction]:
+        """Model inputs made elsewhere (the fast paths), through the engine; 10 rows per TenCrop."""
+        start = time.perf_counter() if started is None else started
+        crops = 10 if tta else 1
+        count = len(batch) // crops
         with torch.inference_mode():
-            logits = self.model(batch.to(self.device)).float()
-            probabilities = torch.softmax(logits, dim=1).view(len(images), crops, -1).mean(dim=1)
+            logits = self.engine.run(batch).float()
+            probabilities = torch.softmax(logits, dim=1).view(count, crops, -1).mean(dim=1)
             probabilities = probabilities.cpu()
-        elapsed = (time.perf_counter() - start) * 1000.0 / len(images)
-        device = device_label(self.device)
+        elapsed = (time.perf_counter() - start) * 1000.0 / count
+        device = self._device_text()
         return [
             Prediction(self.top_scores(row, topk), elapsed, device, self.spec.name, tta)
             for row in probabilities

@@ -12,9 +12,12 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QStyle, QToolBar
 
-from alexnet_gui.settings import DEVICES, TOPK_RANGE
+from alexnet_gui.settings import DEVICES, ENGINES, TOPK_RANGE
 
 DEVICE_LABELS = {"auto": "&Auto (CUDA if available)", "cpu": "&CPU", "cuda": "C&UDA"}
+ENGINE_LABELS = {"auto": "&Auto (fastest that keeps quality)", "pytorch": "&PyTorch (reference)",
+                 "openvino-int8": "OpenVINO &int8", "openvino-bf16": "OpenVINO &bf16",
+                 "openvino-fp32": "OpenVINO &fp32"}
 
 
 class Actions:
@@ -57,6 +60,12 @@ class Actions:
                                      group=self.device_group)
         self.devices["cuda"].setEnabled(False)
         self.devices["cuda"].setToolTip("Available once the model is loaded and a GPU was found")
+        self.engine_group = QActionGroup(window)
+        self.engines: dict[str, QAction] = {
+            name: act(ENGINE_LABELS[name], checkable=True, data=name, group=self.engine_group,
+                      tip="Converted once per model, then cached; top-1 checked against PyTorch")
+            for name in ENGINES
+        }
         self.topk_group = QActionGroup(window)
         self.topk: dict[int, QAction] = {}
         for k in range(TOPK_RANGE[0], TOPK_RANGE[1] + 1):
@@ -111,6 +120,7 @@ def _build_menus(window: QMainWindow, a: Actions) -> None:
     topk = options.addMenu("Show &Top-k")
     topk.addActions(list(a.topk.values()))
     options.addAction(a.tta)
+    options.addMenu("&Engine").addActions(list(a.engines.values()))
     help_menu = a.menus["help"] = bar.addMenu("&Help")
     help_menu.addActions([a.about, a.about_qt])
     tools = a.toolbar

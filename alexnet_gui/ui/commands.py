@@ -45,7 +45,7 @@ class CommandsMixin:
         self._load_seq += 1
         self.status.set_model(None, text="Loading model…")
         self.statusBar().showMessage("Loading model…")
-        self.inference.load_model(weights, device=self.settings.device)
+        self.inference.load_model(weights, device=self.settings.device, engine=self.settings.engine)
 
     def open_paths(self: MainWindow, paths: list[Path]) -> None:
         """Files and folders: show the first image, classify them all in the background."""
@@ -186,6 +186,7 @@ class CommandsMixin:
         """Menus reflect the settings (after a restore or a refused change)."""
         s = self.settings
         self.actions_.devices[s.device].setChecked(True)
+        self.actions_.engines[s.engine].setChecked(True)
         self.actions_.topk[s.topk].setChecked(True)
         self.actions_.tta.setChecked(s.tta)
 

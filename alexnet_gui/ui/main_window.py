@@ -207,6 +207,7 @@ class MainWindow(CommandsMixin, QMainWindow):
                              (a.page_down, PAGE), (a.first, -10**9), (a.last, 10**9)):
             action.triggered.connect(functools.partial(self.navigate, step))
         a.device_group.triggered.connect(self._on_device_group_triggered)
+        a.engine_group.triggered.connect(self._on_engine_group_triggered)
         a.topk_group.triggered.connect(self._on_topk_group_triggered)
         a.tta.toggled.connect(self._on_tta_toggled)
         self.batch.row_selected.connect(self._on_batch_row_selected)
@@ -227,6 +228,12 @@ class MainWindow(CommandsMixin, QMainWindow):
     def _on_device_group_triggered(self, action: QAction) -> None:
         self.update_settings(device=str(action.data()))
         self.inference.set_device(self.settings.device)
+
+    @pyqtSlot(QAction)
+    def _on_engine_group_triggered(self, action: QAction) -> None:
+        self.update_settings(engine=str(action.data()))
+        self.statusBar().showMessage("Preparing the engine (the first time takes seconds)…")
+        self.inference.set_engine(self.settings.engine)
 
     @pyqtSlot(QAction)
     def _on_topk_group_triggered(self, action: QAction) -> None:
@@ -284,6 +291,8 @@ class MainWindow(CommandsMixin, QMainWindow):
         self.status.set_model(status.info)
         self.predictions.set_model(status.info, official=self.settings.last_model == "")
         self.statusBar().showMessage(f"The model now runs on {status.info.device}.", 5000)
+        if status.note:  # an engine that could not be used, and what runs instead
+            self.messages.show_message(status.note)
         self.resubmit()
 
     @pyqtSlot(str)

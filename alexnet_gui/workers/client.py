@@ -37,7 +37,7 @@ class InferenceClient(QObject):
         runtime_reported(RuntimeInfo): whether CUDA is usable, once torch is imported.
         model_loaded(ModelStatus): a model is ready.
         model_failed(ModelFailure): a load failed (``missing_imagenet`` offers the download).
-        device_changed(ModelStatus): the model now runs on another device.
+        device_changed(ModelStatus): the model now runs on another device or engine.
         device_failed(str): a device switch was refused.
         prediction_ready(ClassifyResult): the newest result; older ones are dropped here.
         request_failed(RequestFailure): an image failed (stale failures are dropped too).
@@ -58,6 +58,7 @@ class InferenceClient(QObject):
     batch_finished = pyqtSignal(object)
     _model_requested = pyqtSignal(object)
     _device_requested = pyqtSignal(str)
+    _engine_requested = pyqtSignal(str)
     _woken = pyqtSignal()
     _batch_requested = pyqtSignal(object)
 
@@ -72,6 +73,7 @@ class InferenceClient(QObject):
         self._thread.finished.connect(self._worker.deleteLater)
         self._model_requested.connect(self._worker._on_client_model_requested)
         self._device_requested.connect(self._worker._on_client_device_requested)
+        self._engine_requested.connect(self._worker._on_client_engine_requested)
         self._woken.connect(self._worker._on_client_woken)
         self._batch_requested.connect(self._worker._on_client_batch_requested)
         for name in ("runtime_reported", "model_loaded", "model_failed", "device_changed",
@@ -95,12 +97,17 @@ class InferenceClient(QObject):
         if not self._thread.isRunning():
             self._thread.start()
 
-    def load_model(self, weights: Path | None, *, device: str = "auto") -> None:
+    def load_model(
+        self, weights: Path | None, *, device: str = "auto", engine: str = "auto"
+    ) -> None:
         """Load ``weights`` (``None``: ImageNet); the current model serves until it is ready."""
-        self._model_requested.emit(ModelRequest(weights, device))
+        self._model_requested.emit(ModelRequest(weights, device, engine))
 
     def set_device(self, device: str) -> None:
         self._device_requested.emit(device)
+
+    def set_engine(self, engine: str) -> None:
+        self._engine_requested.emit(engine)
 
     def set_inspector(self, inspector: Inspector | None) -> None:
         """Install the function that computes ``ClassifyResult.views`` for ``inspect`` requests."""

@@ -124,7 +124,7 @@ class InferenceWorker(QObject):
         runtime_reported(RuntimeInfo): torch is imported; whether CUDA is usable.
         model_loaded(ModelStatus): a model is ready (replacing any previous one).
         model_failed(ModelFailure): a load failed; the previous model, if any, stays.
-        device_changed(ModelStatus): the model moved to another device.
+        device_changed(ModelStatus): the model moved to another device, or changed engine.
         device_failed(str): a device switch was refused; the model stayed where it was.
         prediction_ready(ClassifyResult): one image decoded and (if a model is loaded) classified.
         request_failed(RequestFailure): one image could not be decoded or classified.
@@ -185,6 +185,9 @@ class InferenceWorker(QObject):
             device, note = "cpu", "CUDA is not available on this machine; using the CPU."
         try:
             classifier = self._loader(request.weights, device)
+            # Seconds the first time for these weights (conversion), then read from the cache.
+            engine_note = classifier.set_engine(request.engine).take_message()
+            note = " ".join(filter(None, (note, engine_note))) or None
         except Exception as exc:
             if not isinstance(exc, UserFacingError):
                 log.exception("loading %s failed", request.weights or "the ImageNet weights")
@@ -210,6 +213,23 @@ class InferenceWorker(QObject):
             self.device_failed.emit(f"Could not switch to {name}: {exc}")
             return
         self.device_changed.emit(ModelStatus(self._classifier.info, self._weights))
+
+    def set_engine(self, name: str) -> None:
+        """Switch engines (core.engines); one that cannot be used leaves PyTorch and a note."""
+        if self._classifier is None:
+            return  # the next load uses the engine the GUI asks for
+        try:
+            self._classifier.set_engine(name)
+        except Exception as exc:
+            if not isinstance(exc, UserFacingError):
+                log.exception("switching to the %s engine failed", name)
+            self.device_failed.emit(f"Could not switch to the {name} engine: {exc}")
+            return
+        self._report_engine()
+
+    def _report_engine(self) -> None:
+        note = self._classifier.engine.take_message() if self._classifier is not None else None
+        self.device_changed.emit(ModelStatus(self._classifier.info, self._weights, note=note))
 
     # -- single images ------------------------------------------------------------------------
 
@@ -241,15 +261,28 @@ class InferenceWorker(QObject):
                                decode_ms=decode_ms, message=message)
             )
             return
-        try:
-            views = None
+        classifier = self._classifier
+
+        def forward() -> tuple[Prediction, object]:
             if request.inspect and self.inspector is not None:
-                prediction, views = self.inspector(self._classifier, image, request)
-            else:
-                prediction = self._classifier.classify(image, topk=request.topk, tta=request.tta)
+                return self.inspector(classifier, image, request)
+            # A camera frame's array takes the engines' fast pre-processing path.
+            frame = isinstance(source, FrameSource) and display.shape[1] == image.width
+            return classifier.classify(
+                display if frame else image, topk=request.topk, tta=request.tta
+            ), None
+
+        try:
+            from alexnet_gui.core.fallback import run_with_oom_fallback
+
+            (prediction, views), note = run_with_oom_fallback(classifier, forward)
         except Exception as exc:
             self._fail(request, path, exc)
             return
+        if note is not None:  # the GPU ran out of memory: the model is on the CPU now
+            self.device_changed.emit(ModelStatus(classifier.info, self._weights, note=note))
+        if self._classifier.engine.messages:  # the engine failed and PyTorch took over
+            self._report_engine()
         self.prediction_ready.emit(
             ClassifyResult(request.request_id, source.name, path, display, prediction,
                            self._classifier.info, decode_ms=decode_ms, views=views)
@@ -287,6 +320,10 @@ class InferenceWorker(QObject):
             return False
         for item in batch.step(self._classifier, interrupted=self._pending.waiting):
             self.batch_item_ready.emit(item)
+        if batch.note is not None:  # the batch fell back to the CPU after running out of memory
+            self.device_changed.emit(ModelStatus(self._classifier.info, self._weights,
+                                                 note=batch.note))
+            batch.note = None
         if batch.summary is None:
             return True
         self._end_batch(batch.summary)
@@ -305,6 +342,10 @@ class InferenceWorker(QObject):
     @pyqtSlot(str)
     def _on_client_device_requested(self, name: str) -> None:
         self.set_device(name)
+
+    @pyqtSlot(str)
+    def _on_client_engine_requested(self, name: str) -> None:
+        self.set_engine(name)
 
     @pyqtSlot()
     def _on_client_woken(self) -> None:

@@ -76,10 +76,11 @@ class ClassifyRequest:
 
 @dataclass(frozen=True)
 class ModelRequest:
-    """Load weights (``None``: the ImageNet weights) onto ``device``."""
+    """Load weights (``None``: the ImageNet weights) onto ``device``, run by ``engine``."""
 
     weights: Path | None
     device: str = "auto"
+    engine: str = "auto"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,157 @@
+"""Converted models on disk, keyed by the weights they came from, so a conversion runs once.
+
+An entry is a folder ``<cache>/alexnet-gui/engines/<sha256-of-state>-<engine>-<version>/`` holding
+the engine's files and a ``manifest.json`` with each file's size and SHA-256 and the quality
+figures measured when it was built. It is written in a temporary sibling folder and renamed into
+place, so a crash or a full disk never leaves half an entry under the real name. A manifest that
+is missing or unreadable, or a file whose hash does not match, makes the entry count as absent:
+the caller rebuilds it instead of crashing on a damaged model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import nn
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+_CHUNK = 1 << 20
+
+
+def cache_root() -> Path:
+    """``$XDG_CACHE_HOME/alexnet-gui/engines``, computed at each call (tests move it)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "alexnet-gui" / "engines"
+
+
+def state_digest(model: nn.Module, *, extra: str = "") -> str:
+    """SHA-256 of every parameter and buffer (name, dtype, shape, bytes), plus ``extra``.
+
+    Why the state and not the file: the same weights reach us as an ImageNet file, a plain
+    state_dict or a checkpoint; they convert to the same engine whatever the wrapper.
+    """
+    import torch
+
+    digest = hashlib.sha256(extra.encode())
+    for name, tensor in sorted(model.state_dict().items()):
+        value = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.view(-1).view(dtype=torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A complete, verified entry: its folder and the facts its builder recorded."""
+
+    folder: Path
+    info: Mapping[str, Any]
+
+
+class EngineCache:
+    """Entries under one root folder; every method tolerates a damaged or vanished entry."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else cache_root()
+
+    def folder(self, key: str) -> Path:
+        return self.root / key
+
+    def load(self, key: str) -> CacheEntry | None:
+        """The entry if it is complete and every file matches its recorded hash, else ``None``.
+
+        A damaged entry is removed, so the next :meth:`store` can put a good one in its place.
+        """
+        folder = self.folder(key)
+        if not folder.is_dir():
+            return None
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+            files: Mapping[str, Mapping[str, Any]] = manifest["files"]
+            for name, facts in files.items():
+                path = folder / name
+                size_ok = path.stat().st_size == int(facts["size"])
+                if not size_ok or file_sha256(path) != facts["sha256"]:
+                    raise ValueError(f"{name} does not match its recorded hash")
+            return CacheEntry(folder, dict(manifest.get("info", {})))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("engine cache entry %s is damaged (%s); rebuilding it", folder.name, exc)
+            self.discard(key)
+            return None
+
+    def store(self, key: str, write: Callable[[Path], Mapping[str, Any]]) -> CacheEntry:
+        """Run ``write(folder)`` in a temporary folder, hash what it wrote, rename it into place.
+
+        ``write`` returns the facts to keep in the manifest (agreement, build time...). If another
+        process stored the same key meanwhile, its entry wins and ours is thrown away.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=self.root))
+        try:
+            info = dict(write(temporary))
+            files = {
+                path.name: {"size": path.stat().st_size, "sha256": file_sha256(path)}
+                for path in sorted(temporary.iterdir())
+                if path.is_file()
+            }
+            manifest = {"key": key, "files": files, "info": info}
+            (temporary / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            _fsync_folder(temporary)
+            final = self.folder(key)
+            if final.exists():
+                self.discard(key)
+            try:
+                os.rename(temporary, final)
+            except OSError:
+                if not final.is_dir():  # not a lost race: a real failure
+                    raise
+                shutil.rmtree(temporary, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        entry = self.load(key)
+        if entry is None:
+            raise OSError(f"the engine cache entry {key} could not be read back")
+        return entry
+
+    def discard(self, key: str) -> None:
+        """Remove an entry: renamed aside first, so a half-deleted folder never looks valid."""
+        folder = self.folder(key)
+        if not folder.exists():
+            return
+        trash = folder.with_name(f".{folder.name}.{os.getpid()}.trash")
+        try:
+            os.rename(folder, trash)
+        except OSError:
+            trash = folder
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush the files of ``folder`` to disk before the rename makes them visible."""
+    for path in folder.iterdir():
+        try:
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        except OSError:
+            pass
