@@ -103,6 +103,28 @@ METADATA_PACKAGES: tuple[str, ...] = (
     "opencv-python-headless",
     "pillow",
     "numpy",
+    "openvino",
+)
+
+# OpenVINO (the fast CPU engine): packages imported while a model is converted, which PyInstaller
+# cannot see, and the shared libraries its core finds by scanning openvino/libs at run time.
+OPENVINO_SUBMODULE_PACKAGES: tuple[str, ...] = ("openvino.frontend.pytorch", "openvino.tools.ovc")
+OPENVINO_HIDDEN_IMPORTS: tuple[str, ...] = (
+    "openvino.frontend.tensorflow",
+    "openvino._offline_transformations",
+)
+# Plugins and frontends the app never uses (GPU/NPU devices, other model formats), and the GPU
+# kernel cache: about 60 MB left out.
+OPENVINO_LIB_EXCLUDES: tuple[str, ...] = (
+    "*intel_gpu_plugin*",
+    "*intel_npu_plugin*",
+    "cache.json",
+    "*.pc",
+    "*gguf_frontend*",
+    "*jax_frontend*",
+    "*onnx_frontend*",
+    "*paddle_frontend*",
+    "*tensorflow_lite_frontend*",
 )
 
 # resources/ files that stay behind: scripts that draw resources, caches.
@@ -219,6 +241,20 @@ def hidden_imports(package_dir: Path | None = None) -> list[str]:
     found = torchvision_extension_modules(package_dir)
     wanted = [f"torchvision.{name}" for name in TORCHVISION_EXTENSIONS]
     return sorted(set(found) | set(wanted))
+
+
+def openvino_binaries(package_dir: Path | None = None) -> list[tuple[str, str]]:
+    """``(source, dest folder)`` for OpenVINO's libraries, kept in ``openvino/libs``."""
+    package_dir = package_dir or _package_dir("openvino")
+    libs = package_dir / "libs" if package_dir is not None else None
+    if libs is None or not libs.is_dir():
+        return []
+    return [
+        (str(path), "openvino/libs")
+        for path in sorted(libs.iterdir())
+        if path.is_file()
+        and not any(fnmatch.fnmatch(path.name, pattern) for pattern in OPENVINO_LIB_EXCLUDES)
+    ]
 
 
 def excludes(cpu_only: bool = False) -> list[str]:

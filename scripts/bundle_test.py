@@ -172,7 +172,8 @@ def check_app_modules(checks: Checks, exe: Path) -> None:
 
 
 def check_classify(checks: Checks, exe: Path, weights: Path, env: dict[str, str]) -> None:
-    cmd = [exe, "classify", SAMPLE, "--weights", weights, "--json", "--device", "cpu"]
+    cmd = [exe, "classify", SAMPLE, "--weights", weights, "--json", "--device", "cpu",
+           "--engine", "pytorch"]
     result, _, desc = run(cmd, env)
     if not checks.check(
         result is not None and result.returncode == 0,
@@ -223,6 +224,19 @@ def check_classify(checks: Checks, exe: Path, weights: Path, env: dict[str, str]
         same,
         "bundle and source tree give the same top-5",
         f"indices {ranks and [p['index'] for p in predictions]}",
+    )
+
+
+def check_openvino(checks: Checks, exe: Path, weights: Path, env: dict[str, str]) -> None:
+    """The int8 engine converts and runs inside the bundle, without falling back to PyTorch."""
+    cmd = [exe, "classify", SAMPLE, "--weights", weights, "--json", "--engine", "openvino-int8"]
+    result, _, desc = run(cmd, env)
+    fell_back = result is not None and "PyTorch" in result.stderr
+    checks.check(
+        result is not None and result.returncode == 0 and not fell_back,
+        "classify with the OpenVINO int8 engine (no fallback to PyTorch)",
+        desc + (tail(result.stderr) if result is not None and (fell_back or result.returncode)
+                else ""),
     )
 
 
@@ -320,6 +334,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result.stdout.strip() if result is not None and result.stdout else desc,
         )
         check_classify(checks, exe, weights, env)
+        check_openvino(checks, exe, weights, env)
         check_missing_file(checks, exe, weights, env)
         check_info(checks, exe, env)
         if not args.skip_gui:

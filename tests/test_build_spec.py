@@ -297,3 +297,25 @@ def test_spec_refuses_a_cpu_only_build_of_a_cuda_torch() -> None:
     text = (ROOT / "build.spec").read_text(encoding="utf-8")
     assert "config.torch_has_cuda()" in text and "CPU_ONLY_NEEDS_CPU_TORCH" in text
     assert "download.pytorch.org/whl/cpu" in config.CPU_ONLY_NEEDS_CPU_TORCH
+
+
+def test_openvino_keeps_the_cpu_plugin_and_pytorch_frontend_only(tmp_path: Path) -> None:
+    libs = tmp_path / "openvino" / "libs"
+    libs.mkdir(parents=True)
+    names = ["libopenvino.so.2641", "libopenvino_intel_cpu_plugin.so",
+             "libopenvino_intel_gpu_plugin.so", "libopenvino_pytorch_frontend.so.2641",
+             "libopenvino_onnx_frontend.so.2641", "cache.json", "libtbb.so.12"]
+    for name in names:
+        (libs / name).write_bytes(b"")
+    kept = {Path(src).name: dest for src, dest in config.openvino_binaries(tmp_path / "openvino")}
+    assert set(kept) == {"libopenvino.so.2641", "libopenvino_intel_cpu_plugin.so",
+                         "libopenvino_pytorch_frontend.so.2641", "libtbb.so.12"}
+    assert set(kept.values()) == {"openvino/libs"}  # where OpenVINO scans for its plugins
+    assert config.openvino_binaries(tmp_path / "missing") == []
+
+
+def test_the_spec_bundles_openvino() -> None:
+    spec = (ROOT / "build.spec").read_text()
+    assert "binaries=config.openvino_binaries()" in spec
+    assert "collect_openvino()" in spec
+    assert "openvino" in config.METADATA_PACKAGES

@@ -71,8 +71,8 @@ def _matches(name: str, roots: tuple[str, ...]) -> bool:
 def heavy_core_modules() -> tuple[str, ...]:
     """Core modules that import torch, torchvision or cv2 when imported (directly or via core)."""
     module_imports = {
-        f"alexnet_gui.core.{path.stem}": imports(path, module_level_only=True)
-        for path in (PACKAGE / "core").glob("*.py")
+        _module_name(path): imports(path, module_level_only=True)
+        for path in (PACKAGE / "core").rglob("*.py")
     }
     heavy = {m for m, names in module_imports.items() if any(_matches(n, HEAVY) for n in names)}
     changed = True
@@ -85,8 +85,14 @@ def heavy_core_modules() -> tuple[str, ...]:
     return tuple(sorted(heavy))
 
 
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
 def python_files(folder: str) -> list[Path]:
-    return sorted((PACKAGE / folder).glob("*.py"))
+    """Every module of a layer, sub-packages (core/engines) included."""
+    return sorted((PACKAGE / folder).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", python_files("core"), ids=lambda p: p.name)
