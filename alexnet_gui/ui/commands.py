@@ -90,14 +90,19 @@ class CommandsMixin:
             self.show_current()
 
     def paste(self: MainWindow) -> None:
-        content = clipboard_content(QApplication.clipboard().mimeData())
+        if not self.open_content(clipboard_content(QApplication.clipboard().mimeData())):
+            self.statusBar().showMessage("The clipboard holds no image and no image files.", 5000)
+
+    def open_content(self: MainWindow, content: list[Path] | Source | None) -> bool:
+        """Open what a paste or a drop carried: files and folders, or one image; False if none."""
         if isinstance(content, list):
             self.open_paths(content)
         elif content is not None:
             self.image_opened.emit()
             self.submit(content)
         else:
-            self.statusBar().showMessage("The clipboard holds no image and no image files.", 5000)
+            return False
+        return True
 
     def open_files_dialog(self: MainWindow) -> None:
         paths = dialogs.open_images(self, self._start_dir())

@@ -164,15 +164,8 @@ class MainWindow(CommandsMixin, QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        content = clipboard_content(event.mimeData())
-        if isinstance(content, list):
-            self.open_paths(content)
-        elif content is not None:
-            self.image_opened.emit()
-            self.submit(content)
-        else:
-            return
-        event.acceptProposedAction()
+        if self.open_content(clipboard_content(event.mimeData())):
+            event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._closed:  # closed already (the app's aboutToQuit closes it once more)
