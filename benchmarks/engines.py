@@ -42,6 +42,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as alexnet_gui.core.engin
 
 import engines_data
 import torch
+from timing import times_ms
 
 from alexnet_gui.core.engines import ENGINES
 
@@ -49,14 +50,7 @@ MEASURED = tuple(name for name in ENGINES if name != "auto")
 
 
 def _median_ms(fn: Callable[[], object], repeat: int, warmup: int) -> float:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(samples)
+    return statistics.median(times_ms(fn, repeat, warmup))
 
 
 def _peak_mb() -> float:

@@ -9,28 +9,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image
+from timing import times_ms
 from torchvision.models import AlexNet_Weights, alexnet
 
 from alexnet_gui.core.errors import WeightsNotFoundError
 from alexnet_gui.core.inference import Classifier
 from alexnet_gui.core.weights import LoadedModel, imagenet_spec, load_weights
-
-
-def _times(fn: Callable[[], object], repeat: int, warmup: int) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000.0)
-    return samples
 
 
 def _classifier(device: str) -> tuple[Classifier, str]:
@@ -69,11 +58,11 @@ def main() -> None:
         return run
 
     rows = [
-        ("torchvision eager, model only", _times(eager(one), args.repeat, 5),
-         _times(eager(many), max(5, args.repeat // 3), 2)),
-        ("alexnet-gui classify, 640x480 image in", _times(
+        ("torchvision eager, model only", times_ms(eager(one), args.repeat, 5),
+         times_ms(eager(many), max(5, args.repeat // 3), 2)),
+        ("alexnet-gui classify, 640x480 image in", times_ms(
             lambda: classifier.classify(photo), args.repeat, 5),
-         _times(lambda: classifier.classify_batch(photos), max(5, args.repeat // 3), 2)),
+         times_ms(lambda: classifier.classify_batch(photos), max(5, args.repeat // 3), 2)),
     ]
     print(f"device: {device}  threads: {torch.get_num_threads()}  weights: {weights}")
     print(f"{'path':<42}{'batch-1 ms (p50)':>18}{'p90':>8}{f'batch-{args.batch_size} img/s':>16}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 import numpy as np
 import torch
 from PIL import Image
+from timing import times_ms
 
 from alexnet_gui.core.architectures import build_model
 from alexnet_gui.core.gradcam import grad_cam
@@ -28,17 +28,6 @@ from alexnet_gui.core.inference import Classifier
 from alexnet_gui.core.views import conv1_weights, kernel_grid, look_inside
 from alexnet_gui.core.visualize import feature_grid, feature_map, overlay
 from alexnet_gui.core.weights import LoadedModel, Preprocessing, WeightsSpec
-
-
-def _times(fn: Callable[[], object], repeat: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000.0)
-    return samples
 
 
 def _classifier(arch: str, device: str) -> Classifier:
@@ -106,7 +95,7 @@ def main() -> None:
     print(f"device: {tv.device}  threads: {torch.get_num_threads()}  repeat: {args.repeat}")
     print(f"{'operation':<40}{'input':>16}{'p50 ms':>10}{'p90 ms':>10}")
     for name, detail, fn in rows:
-        samples = _times(fn, args.repeat)
+        samples = times_ms(fn, args.repeat)
         p50 = statistics.median(samples)
         p90 = statistics.quantiles(samples, n=10)[-1]
         print(f"{name:<40}{detail:>16}{p50:>10.2f}{p90:>10.2f}", flush=True)
