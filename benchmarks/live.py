@@ -37,6 +37,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -44,6 +45,9 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PyQt5.QtCore import QEventLoop, Qt, QTimer
+
+if TYPE_CHECKING:
+    from alexnet_gui.ui.main_window import MainWindow
 
 STALL_TICK_MS = 5
 _WORKER_THREADS: list[int] = []  # torch's intra-op threads as the inference worker sees them
@@ -147,20 +151,14 @@ def wait_until(condition, timeout_s: float) -> None:
         time.sleep(0.002)
 
 
-def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
-    from PyQt5.QtWidgets import QApplication
-
-    from alexnet_gui.app import create_application, create_main_window
+def start_window(folder: Path, loader: object, capture: object, *, device: str) -> MainWindow:
+    """The real main window, shown, looping video, with its model loaded (live and soak runs)."""
+    from alexnet_gui.app import create_main_window
     from alexnet_gui.settings import open_store
-    from alexnet_gui.workers.capture_client import CaptureClient
 
-    clip = write_clip(folder / "live.avi", fps=args.fps, size=args.size, frames=90)
-    app = create_application([sys.argv[0]])
-    loader = stub_loader if args.model == "stub" else random_loader
-    capture = CaptureClient()
     window = create_main_window(store=open_store(folder / "settings.ini"), loader=loader,
                                 capture=capture)
-    window.update_settings(device=args.device, loop_video=True)
+    window.update_settings(device=device, loop_video=True)
     window.resize(1200, 800)
     window.show()
     loaded: list[object] = []
@@ -170,6 +168,20 @@ def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
     wait_until(lambda: bool(loaded), 120)
     if not hasattr(loaded[0], "info"):
         raise SystemExit(f"the model did not load: {loaded[0]}")
+    return window
+
+
+def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
+    from PyQt5.QtWidgets import QApplication
+
+    from alexnet_gui.app import create_application
+    from alexnet_gui.workers.capture_client import CaptureClient
+
+    clip = write_clip(folder / "live.avi", fps=args.fps, size=args.size, frames=90)
+    app = create_application([sys.argv[0]])
+    loader = stub_loader if args.model == "stub" else random_loader
+    capture = CaptureClient()
+    window = start_window(folder, loader, capture, device=args.device)
     live = window.live
     live.play_video(clip)
     wait_until(lambda: live.meter.counters.frames_painted_with_overlay > 0, 60)

@@ -140,8 +140,7 @@ class GatedCapture:
 
 
 def run(args: argparse.Namespace, folder: Path) -> SoakReport:
-    from alexnet_gui.app import create_application, create_main_window
-    from alexnet_gui.settings import open_store
+    from alexnet_gui.app import create_application
     from alexnet_gui.workers.capture_client import CaptureClient
 
     fps = 240.0 if args.fast else args.fps
@@ -153,18 +152,7 @@ def run(args: argparse.Namespace, folder: Path) -> SoakReport:
     factory = (lambda target, api: GatedCapture(target, api, gate)) if args.fast else None
     capture = CaptureClient(capture_factory=factory, probe=lambda in_use: [])
     loader = live.stub_loader if args.model == "stub" else live.random_loader
-    window = create_main_window(store=open_store(folder / "settings.ini"), loader=loader,
-                                capture=capture)
-    window.update_settings(device=args.device, loop_video=True)
-    window.resize(1200, 800)
-    window.show()
-    loaded: list[object] = []
-    window.inference.model_loaded.connect(loaded.append)
-    window.inference.model_failed.connect(loaded.append)
-    window.start()
-    live.wait_until(lambda: bool(loaded), 120)
-    if not hasattr(loaded[0], "info"):
-        raise SystemExit(f"the model did not load: {loaded[0]}")
+    window = live.start_window(folder, loader, capture, device=args.device)
 
     delivered = [0]
     results = [0]
