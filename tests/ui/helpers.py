@@ -13,6 +13,20 @@ from PyQt5.QtWidgets import QApplication
 TIMEOUT = 30_000
 
 
+def window_with_fake_camera(qtbot, make_main_window, weights: Path):
+    """A main window whose camera 0 is a FakeCamera, its model loaded and the camera probed."""
+    from alexnet_gui.workers.capture_client import CaptureClient
+    from tests.fixtures.video import FakeCamera
+
+    capture = CaptureClient(capture_factory=lambda target, api: FakeCamera(target, api),
+                            probe=lambda in_use: [0])
+    window = make_main_window(capture=capture)
+    with qtbot.waitSignal(window.inference.model_loaded, timeout=TIMEOUT), \
+            qtbot.waitSignal(capture.cameras_found, timeout=TIMEOUT):
+        window.start(weights=str(weights))
+    return window, capture
+
+
 def wait_result(qtbot, window, action: Callable[[], Any], *, name: str | None = None,
                 classified: bool = True):
     """Run ``action`` and wait until the window shows a result (for ``name``, if given)."""

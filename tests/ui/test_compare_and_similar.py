@@ -12,11 +12,9 @@ from PyQt5.QtCore import Qt
 from alexnet_gui.ui import dialogs
 from alexnet_gui.ui.compare_panel import LIVE_RATE, CompareController
 from alexnet_gui.ui.similar_panel import SimilarController
-from alexnet_gui.workers.capture_client import CaptureClient
 from tests.fixtures.datasets import write_colour_dataset
 from tests.fixtures.models import SMALL_CLASSES
-from tests.fixtures.video import FakeCamera
-from tests.ui.helpers import TIMEOUT, wait_result
+from tests.ui.helpers import TIMEOUT, wait_result, window_with_fake_camera
 
 pytestmark = pytest.mark.integration
 
@@ -50,12 +48,7 @@ def test_compare_shows_a_second_top5_and_stopping_frees_it(
 
 def test_compare_follows_a_camera_at_a_reduced_rate(qtbot, make_main_window, state_dict_file,
                                                     small_checkpoint_file):
-    capture = CaptureClient(capture_factory=lambda target, api: FakeCamera(target, api),
-                            probe=lambda in_use: [0])
-    window = make_main_window(capture=capture)
-    with qtbot.waitSignal(window.inference.model_loaded, timeout=TIMEOUT), \
-            qtbot.waitSignal(capture.cameras_found, timeout=TIMEOUT):
-        window.start(weights=str(state_dict_file))
+    window, capture = window_with_fake_camera(qtbot, make_main_window, state_dict_file)
     controller = window.findChild(CompareController)
     with qtbot.waitSignal(capture.stream_started, timeout=TIMEOUT):
         window.live.actions.start_camera.trigger()

@@ -21,10 +21,8 @@ from alexnet_gui.core.visualize import feature_grid, feature_map, overlay
 from alexnet_gui.ui import grid_view
 from alexnet_gui.ui.inside_panel import DOCK_NAME, InsidePanel
 from alexnet_gui.ui.qimage import qimage_to_array
-from alexnet_gui.workers.capture_client import CaptureClient
 from alexnet_gui.workers.messages import FileSource, InsideViews
-from tests.fixtures.video import FakeCamera
-from tests.ui.helpers import TIMEOUT, wait_result
+from tests.ui.helpers import TIMEOUT, wait_result, window_with_fake_camera
 
 pytestmark = pytest.mark.integration
 
@@ -238,12 +236,7 @@ def test_place_tab_and_layer_come_back_next_time(qtbot, inside, make_main_window
 
 def test_live_gradcam_says_its_rate_and_leaves_the_stream_alone(qtbot, make_main_window,
                                                                 state_dict_file):
-    capture = CaptureClient(capture_factory=lambda target, api: FakeCamera(target, api),
-                            probe=lambda in_use: [0])
-    window = make_main_window(capture=capture)
-    with qtbot.waitSignal(window.inference.model_loaded, timeout=TIMEOUT), \
-            qtbot.waitSignal(capture.cameras_found, timeout=TIMEOUT):
-        window.start(weights=str(state_dict_file))
+    window, capture = window_with_fake_camera(qtbot, make_main_window, state_dict_file)
     panel = window.findChild(InsidePanel)
     window.findChild(QDockWidget, DOCK_NAME).show()
     panel.tabs.setCurrentWidget(panel.gradcam)
