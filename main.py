@@ -13,7 +13,7 @@ def main() -> None:
     # A frozen app re-executes itself for DataLoader workers (Windows, macOS): let those children
     # run their task instead of starting another window.
     multiprocessing.freeze_support()
-    from alexnet_gui.ui.excepthook import install_excepthook
+    from alexnet_gui.excepthook import install_excepthook
 
     install_excepthook()
     from alexnet_gui.cli import entry_point

@@ -28,17 +28,17 @@ from PyQt5.QtGui import QIcon
 from PyQt5.QtWidgets import QApplication
 
 from alexnet_gui import APP_NAME, ORG_NAME, __version__
+from alexnet_gui.excepthook import install_excepthook
 from alexnet_gui.paths import resource_path
 from alexnet_gui.settings import load_settings, open_store
-from alexnet_gui.ui.compare_panel import attach_compare
-from alexnet_gui.ui.excepthook import install_excepthook
-from alexnet_gui.ui.inside_panel import attach_inside_panel
+from alexnet_gui.ui.compare.compare import attach_compare
+from alexnet_gui.ui.compare.similar import attach_similar_panel
+from alexnet_gui.ui.inside.panel import attach_inside_panel
 from alexnet_gui.ui.main_window import MainWindow
-from alexnet_gui.ui.similar_panel import attach_similar_panel
-from alexnet_gui.ui.train_dialog import attach_training
+from alexnet_gui.ui.training.dialog import attach_training
 from alexnet_gui.workers.capture_client import CaptureClient
-from alexnet_gui.workers.client import InferenceClient
-from alexnet_gui.workers.inference import ModelLoader
+from alexnet_gui.workers.inference_client import InferenceClient
+from alexnet_gui.workers.inference_worker import ModelLoader
 from alexnet_gui.workers.inspector import NetworkInspector
 from alexnet_gui.workers.jobs import JobRunner
 from alexnet_gui.workers.similarity_job import SimilarityJob
@@ -52,12 +52,6 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    if sys.platform.startswith("linux"):
-        # Qt's GLX integration loads Mesa, and Mesa loads its own libLLVM; when the worker then
-        # imports torch, which imports triton (another LLVM), the process segfaults. The app
-        # draws with QPainter only, so X11 without OpenGL loses nothing. Set the variable to
-        # "xcb_glx" to get OpenGL back.
-        os.environ.setdefault("QT_XCB_GL_INTEGRATION", "none")
     QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
     QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps, True)
     app = QApplication(list(argv) if argv is not None else sys.argv[:1])
@@ -68,9 +62,6 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     icon = resource_path("icons", "alexnet-gui.png")
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
-    style = resource_path("style.qss")
-    if style.is_file():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
     return app
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths
 
 from alexnet_gui import ORG_NAME
-from alexnet_gui.core.engines import ENGINES
+from alexnet_gui.core.engines.names import ENGINES
 
 log = logging.getLogger(__name__)
 

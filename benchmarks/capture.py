@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PyQt5.QtCore import QCoreApplication, QEventLoop, QTimer
 
-from alexnet_gui.workers.camera import CapturedFrame, CaptureWorker
+from alexnet_gui.workers.capture_worker import CapturedFrame, CaptureWorker
 
 
 @dataclass(frozen=True)

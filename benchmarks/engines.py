@@ -38,13 +38,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as alexnet_gui.core.engines does, pre-torch
+from alexnet_gui.runtime import prepare_process
+
+prepare_process()  # as the app does, before torch loads
 
 import engines_data
 import torch
 from timing import times_ms
 
-from alexnet_gui.core.engines import ENGINES
+from alexnet_gui.core.engines.names import ENGINES
 
 MEASURED = tuple(name for name in ENGINES if name != "auto")
 
@@ -69,9 +71,9 @@ def convert(engine: str, checkpoint: Path) -> dict:
     """In a fresh process with an empty cache: conversion time, then the random-model check."""
     from PIL import Image  # noqa: F401  (imported before timing, as the app has it)
 
-    from alexnet_gui.core.architectures import build_model
-    from alexnet_gui.core.inference import Classifier
-    from alexnet_gui.core.weights import LoadedModel, imagenet_spec, load_weights
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.models.architectures import build_model
+    from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec, load_weights
 
     loaded = load_weights(checkpoint)
     start = time.perf_counter()
@@ -93,10 +95,10 @@ def convert(engine: str, checkpoint: Path) -> dict:
 
 def measure(engine: str, checkpoint: Path, quick: bool) -> dict:
     """In a process whose cache holds the engine: speed, quality, peak memory."""
-    from alexnet_gui.core.engines.fastpath import classify_paths
-    from alexnet_gui.core.imaging import find_images
-    from alexnet_gui.core.inference import Classifier
-    from alexnet_gui.core.weights import load_weights
+    from alexnet_gui.core.imaging.decode import find_images
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.inference.folder import classify_paths
+    from alexnet_gui.core.models.weights import load_weights
 
     loaded = load_weights(checkpoint)
     before = _rss_mb()  # torch (about 900 MB here) and the fp32 model the app always keeps

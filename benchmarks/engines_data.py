@@ -22,11 +22,11 @@ import torch
 from PIL import Image
 from torch import nn
 
-from alexnet_gui.core.architectures import build_model
-from alexnet_gui.core.checkpoints import checkpoint_dict, save_checkpoint
-from alexnet_gui.core.imaging import find_images, load_image
-from alexnet_gui.core.preprocessing import eval_transform
-from alexnet_gui.core.weights import Preprocessing, WeightsSpec
+from alexnet_gui.core.imaging.decode import find_images, load_image
+from alexnet_gui.core.imaging.preprocess import eval_transform
+from alexnet_gui.core.models.architectures import build_model
+from alexnet_gui.core.models.checkpoints import checkpoint_dict, save_checkpoint
+from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "out" / "engines-bench"

@@ -18,8 +18,8 @@ from timing import times_ms
 from torchvision.models import AlexNet_Weights, alexnet
 
 from alexnet_gui.core.errors import WeightsNotFoundError
-from alexnet_gui.core.inference import Classifier
-from alexnet_gui.core.weights import LoadedModel, imagenet_spec, load_weights
+from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec, load_weights
 
 
 def _classifier(device: str) -> tuple[Classifier, str]:

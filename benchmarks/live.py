@@ -110,8 +110,8 @@ def random_loader(weights: object, device: str):
     import torch
     from torchvision.models import alexnet
 
-    from alexnet_gui.core.inference import Classifier
-    from alexnet_gui.core.weights import LoadedModel, imagenet_spec
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec
 
     _WORKER_THREADS.append(torch.get_num_threads())  # per thread: read it where it is used
     torch.manual_seed(0)
@@ -123,8 +123,8 @@ def stub_loader(weights: object, device: str):
     import torch
     from torch import nn
 
-    from alexnet_gui.core.inference import Classifier
-    from alexnet_gui.core.weights import LoadedModel, imagenet_spec
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec
 
     class Stub(nn.Module):
         def __init__(self) -> None:

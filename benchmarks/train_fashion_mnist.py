@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
 
 from alexnet_gui.core.errors import UserFacingError  # noqa: E402
-from alexnet_gui.core.training import TrainConfig, TrainProgress, train  # noqa: E402
+from alexnet_gui.core.training.loop import TrainConfig, TrainProgress, train  # noqa: E402
 
 TARGET_ACCURACY = 0.91
 DEFAULT_DATA = REPO / "data" / "fashion-mnist"

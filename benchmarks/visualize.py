@@ -22,12 +22,13 @@ import torch
 from PIL import Image
 from timing import times_ms
 
-from alexnet_gui.core.architectures import build_model
-from alexnet_gui.core.gradcam import grad_cam
-from alexnet_gui.core.inference import Classifier
-from alexnet_gui.core.views import conv1_weights, kernel_grid, look_inside
-from alexnet_gui.core.visualize import feature_grid, feature_map, overlay
-from alexnet_gui.core.weights import LoadedModel, Preprocessing, WeightsSpec
+from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.models.architectures import build_model
+from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
+from alexnet_gui.core.models.weights import LoadedModel
+from alexnet_gui.core.visualize.drawing import feature_grid, feature_map, overlay
+from alexnet_gui.core.visualize.gradcam import grad_cam
+from alexnet_gui.core.visualize.inside import conv1_weights, kernel_grid, look_inside
 
 
 def _classifier(arch: str, device: str) -> Classifier:

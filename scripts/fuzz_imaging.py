@@ -3,7 +3,7 @@
 Every file, paste and drop reaches Pillow through :func:`image_from_bytes` or :func:`load_image`,
 and the app promises one readable message per bad input. atheris (libFuzzer for Python) mutates a
 seed corpus of small valid images in every format Pillow writes, with coverage feedback from
-Pillow's Python plugins and from ``alexnet_gui.core.imaging``. A finding is an exception that is
+Pillow's Python plugins and from ``alexnet_gui.core.imaging.decode``. A finding is an exception that is
 not :class:`ImageLoadError`, or a "successful" decode that is not an RGB image of at least 1x1.
 Findings are collected (one per exception type and place), not fatal, so one run can report
 several; each is saved with the input that caused it.
@@ -152,7 +152,7 @@ def make_target(findings: Findings, scratch: Path, seconds: float):
     running Python's atexit handlers, so the summary would be lost.
     """
     from alexnet_gui.core.errors import ImageLoadError
-    from alexnet_gui.core.imaging import image_from_bytes, load_image
+    from alexnet_gui.core.imaging.decode import image_from_bytes, load_image
 
     path = scratch / "input.img"
 
@@ -178,7 +178,7 @@ def make_target(findings: Findings, scratch: Path, seconds: float):
 
 def replay(path: Path) -> int:
     from alexnet_gui.core.errors import ImageLoadError
-    from alexnet_gui.core.imaging import image_from_bytes
+    from alexnet_gui.core.imaging.decode import image_from_bytes
 
     try:
         image = image_from_bytes(path.read_bytes(), path.name)
@@ -205,10 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         print("fuzz_imaging: atheris is not installed; run `.venv/bin/pip install atheris`",
               file=sys.stderr)
         return 2
-    with atheris.instrument_imports(include=["PIL", "alexnet_gui.core.imaging"]):
+    with atheris.instrument_imports(include=["PIL", "alexnet_gui.core.imaging.decode"]):
         from PIL import Image
 
-        import alexnet_gui.core.imaging  # noqa: F401
+        import alexnet_gui.core.imaging.decode  # noqa: F401
 
         Image.init()  # imports every format plugin, inside the instrumented block
     # Pillow warns about every corrupt EXIF block it meets; millions of lines hide the findings.

@@ -28,7 +28,7 @@ from PyQt5.QtWidgets import QDockWidget  # noqa: E402
 
 from alexnet_gui.app import create_application, create_main_window  # noqa: E402
 from alexnet_gui.settings import open_store  # noqa: E402
-from alexnet_gui.ui.inside_panel import DOCK_NAME, InsidePanel  # noqa: E402
+from alexnet_gui.ui.inside.panel import DOCK_NAME, InsidePanel  # noqa: E402
 
 
 def main() -> int:

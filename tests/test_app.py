@@ -11,9 +11,9 @@ import pytest
 from PyQt5.QtGui import QImage
 
 import main as launcher
+from alexnet_gui import excepthook
 from alexnet_gui.app import create_application
 from alexnet_gui.settings import load_settings, open_store, settings_path
-from alexnet_gui.ui import excepthook
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +68,7 @@ def test_create_application_reuses_the_running_one(qapp):
 def test_an_exception_in_a_slot_is_logged_and_the_app_goes_on():
     """Under PyQt5 an unhandled slot exception aborts the process unless a hook is installed."""
     code = """
-from alexnet_gui.ui.excepthook import install_excepthook
+from alexnet_gui.excepthook import install_excepthook
 install_excepthook()
 from PyQt5.QtCore import QTimer
 from PyQt5.QtWidgets import QApplication

@@ -20,8 +20,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "alexnet_gui"
 HEAVY = ("torch", "torchvision", "cv2")
 QT = ("PyQt5", "PyQt6", "PySide2", "PySide6")
 #: What the app imports at start-up from the workers package; torch must come later.
-STARTUP_WORKERS = ("capture_client.py", "inference.py", "inspector.py", "jobs.py", "messages.py",
-                   "similarity_job.py", "training_job.py")
+STARTUP_WORKERS = ("capture_client.py", "folder_batch.py", "inference_client.py",
+                   "inference_worker.py", "inspector.py", "jobs.py", "similarity_job.py",
+                   "training_job.py")
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -107,13 +108,13 @@ def test_ui_never_imports_torch_cv2_or_the_workers(path):
     forbidden = (*HEAVY, *heavy_core_modules())
     bad = sorted(n for n in names if _matches(n, forbidden))
     bad += sorted(n for n in names if _matches(n, ("alexnet_gui.workers",))
-                  and not _matches(n, ("alexnet_gui.workers.messages",)))
+                  and not _matches(n, ("alexnet_gui.messages",)))
     assert not bad, f"{path.name} imports {bad}"
 
 
 def test_the_heavy_core_modules_are_recognised():
     heavy = heavy_core_modules()
-    assert {"alexnet_gui.core.inference", "alexnet_gui.core.weights"} <= set(heavy)
+    assert {"alexnet_gui.core.inference.classifier", "alexnet_gui.core.models.weights"} <= set(heavy)
     assert "alexnet_gui.core.results" not in heavy and "alexnet_gui.core.errors" not in heavy
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from alexnet_gui import APP_NAME, __version__
 from alexnet_gui.core.errors import UserFacingError
+from alexnet_gui.runtime import prepare_process
 
 COMMANDS: tuple[str, ...] = (
     "classify",
@@ -53,6 +54,7 @@ def _gui_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    prepare_process()  # before anything imports torch or Qt
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in COMMANDS:
         args = _command_parser().parse_args(args_list)

@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.benchmark import benchmark
+    from alexnet_gui.core.inference.benchmark import benchmark
 
     if args.no_lrn and args.arch != "paper":
         print(

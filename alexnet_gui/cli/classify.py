@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from alexnet_gui.core.engines import ENGINES
+from alexnet_gui.core.engines.names import ENGINES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,10 +40,10 @@ def _topk(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.engines.fastpath import classify_paths
-    from alexnet_gui.core.imaging import find_images
-    from alexnet_gui.core.inference import Classifier
-    from alexnet_gui.core.weights import load_weights
+    from alexnet_gui.core.imaging.decode import find_images
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.inference.folder import classify_paths
+    from alexnet_gui.core.models.weights import load_weights
 
     inputs = _inputs(args.paths, find_images)
     images = [path for path, problem in inputs if problem is None]

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from alexnet_gui.core.download import download_weights, downloaded_path
+from alexnet_gui.core.models.download import download_weights, downloaded_path
 
 _MB = 1024 * 1024
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from alexnet_gui.cli.train import non_negative_int, positive_int
 
 if TYPE_CHECKING:
-    from alexnet_gui.core.evaluation import EvaluationReport
+    from alexnet_gui.core.training.evaluation import EvaluationReport
 
 LABEL_WIDTH = 16
 
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.evaluation import evaluate
+    from alexnet_gui.core.training.evaluation import evaluate
 
     report = evaluate(
         args.weights,

@@ -26,7 +26,7 @@ def _version(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from alexnet_gui.core.weights import imagenet_search_paths
+    from alexnet_gui.core.models.weights import imagenet_search_paths
     from alexnet_gui.paths import models_dir
 
     print(f"alexnet-gui {__version__} on Python {platform.python_version()} ({platform.system()})")

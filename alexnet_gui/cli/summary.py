@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from alexnet_gui.core.architectures import ARCHITECTURES
+from alexnet_gui.core.models.architectures import ARCHITECTURES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.summary import format_summary, summarize
+    from alexnet_gui.core.models.summary import format_summary, summarize
 
     summary = summarize(args.arch)
     print(json.dumps(summary.as_dict()) if args.json else format_summary(summary))

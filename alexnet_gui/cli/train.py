@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
-    from alexnet_gui.core.training import TrainProgress
+    from alexnet_gui.core.training.loop import TrainProgress
 
 BAR_WIDTH = 24
 
@@ -117,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.training import TrainConfig, train
+    from alexnet_gui.core.training.loop import TrainConfig, train
 
     config = TrainConfig(
         data_dir=args.data_dir,

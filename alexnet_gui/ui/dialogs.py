@@ -17,7 +17,7 @@ WEIGHTS_FILTER = "PyTorch weights (*.pth *.pt *.pth.tar *.ckpt);;All files (*)"
 
 
 def image_filter() -> str:
-    from alexnet_gui.core.imaging import IMAGE_EXTENSIONS  # Pillow only; no torch
+    from alexnet_gui.core.imaging.decode import IMAGE_EXTENSIONS  # Pillow only; no torch
 
     patterns = " ".join(f"*{ext}" for ext in sorted(IMAGE_EXTENSIONS))
     return f"Images ({patterns});;All files (*)"
@@ -29,7 +29,7 @@ def open_images(parent: QWidget, directory: str) -> list[Path]:
 
 
 def video_filter() -> str:
-    from alexnet_gui.core.video_formats import VIDEO_EXTENSIONS  # no OpenCV
+    from alexnet_gui.core.imaging.formats import VIDEO_EXTENSIONS  # no OpenCV
 
     patterns = " ".join(f"*{ext}" for ext in sorted(VIDEO_EXTENSIONS))
     return f"Videos ({patterns});;All files (*)"

@@ -22,9 +22,9 @@ from PyQt5.QtGui import QImage, QPainter
 
 from alexnet_gui import __version__
 from alexnet_gui.core.errors import UserFacingError
-from alexnet_gui.ui.overlay import paint_scores
-from alexnet_gui.ui.qimage import array_to_qimage
-from alexnet_gui.workers.messages import ClassifyResult
+from alexnet_gui.messages import ClassifyResult
+from alexnet_gui.ui.widgets.overlay import paint_scores
+from alexnet_gui.ui.widgets.qimage import array_to_qimage
 
 
 class ExportError(UserFacingError):

@@ -27,21 +27,9 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from alexnet_gui import APP_NAME
+from alexnet_gui import APP_NAME, excepthook
 from alexnet_gui.core.results import ModelInfo
-from alexnet_gui.settings import Settings, save_settings
-from alexnet_gui.ui import dialogs, excepthook
-from alexnet_gui.ui.actions import Actions
-from alexnet_gui.ui.batch_panel import BatchPanel
-from alexnet_gui.ui.collection import PAGE, Collection
-from alexnet_gui.ui.commands import CommandsMixin
-from alexnet_gui.ui.image_view import ImageView
-from alexnet_gui.ui.live import LiveController
-from alexnet_gui.ui.message_bar import MessageBar
-from alexnet_gui.ui.predictions import PredictionsPanel
-from alexnet_gui.ui.sources import clipboard_content, offers_content
-from alexnet_gui.ui.status import StatusFields
-from alexnet_gui.workers.messages import (
+from alexnet_gui.messages import (
     BatchFinished,
     BatchItem,
     BatchStarted,
@@ -53,10 +41,22 @@ from alexnet_gui.workers.messages import (
     RuntimeInfo,
     Source,
 )
+from alexnet_gui.settings import Settings, save_settings
+from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.actions import Actions
+from alexnet_gui.ui.browse.batch_panel import BatchPanel
+from alexnet_gui.ui.browse.collection import PAGE, Collection
+from alexnet_gui.ui.browse.controller import CommandsMixin
+from alexnet_gui.ui.browse.sources import clipboard_content, offers_content
+from alexnet_gui.ui.live.controller import LiveController
+from alexnet_gui.ui.widgets.image_view import ImageView
+from alexnet_gui.ui.widgets.message_bar import MessageBar
+from alexnet_gui.ui.widgets.predictions import PredictionsPanel
+from alexnet_gui.ui.widgets.status import StatusFields
 
 if TYPE_CHECKING:  # handed in by alexnet_gui.app; at run time the UI imports only messages
     from alexnet_gui.workers.capture_client import CaptureClient
-    from alexnet_gui.workers.client import InferenceClient
+    from alexnet_gui.workers.inference_client import InferenceClient
     from alexnet_gui.workers.jobs import JobRunner
 
 

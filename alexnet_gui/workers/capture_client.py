@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
 if TYPE_CHECKING:  # for annotations only: importing them costs cv2
-    from alexnet_gui.core.video import CaptureFactory, SourceInfo
-    from alexnet_gui.workers.camera import CapturedFrame, CaptureWorker
+    from alexnet_gui.core.imaging.video import CaptureFactory, SourceInfo
+    from alexnet_gui.workers.capture_worker import CapturedFrame, CaptureWorker
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ def probe_cameras(in_use: tuple[int, ...]) -> list[int]:
 
     It also imports the capture worker there, so the GUI thread's first start finds cv2 loaded.
     """
-    import alexnet_gui.workers.camera  # noqa: F401  (warms the import for the first start)
-    from alexnet_gui.core.video import probe_cameras as probe
+    import alexnet_gui.workers.capture_worker  # noqa: F401  (warms the import for the first start)
+    from alexnet_gui.core.imaging.video import probe_cameras as probe
 
     return probe(in_use=in_use)
 
@@ -167,7 +167,9 @@ class CaptureClient(QObject):
 
     def _ensure_worker(self) -> CaptureWorker:
         if self._worker is None:
-            from alexnet_gui.workers.camera import CaptureWorker  # cv2: only once it is needed
+            from alexnet_gui.workers.capture_worker import (
+                CaptureWorker,  # cv2: only once it is needed
+            )
 
             worker = CaptureWorker(self, capture_factory=self._capture_factory)
             for name in ("stream_started", "frame_captured", "fps_measured", "stream_failed",

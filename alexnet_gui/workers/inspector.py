@@ -2,7 +2,7 @@
 
 :class:`NetworkInspector` is installed with :meth:`InferenceClient.set_inspector`; the worker calls
 it for every request made while the panel is visible. One call runs
-:func:`~alexnet_gui.core.views.look_inside` (one forward pass: the prediction, the chosen layer's
+:func:`~alexnet_gui.core.visualize.inside.look_inside` (one forward pass: the prediction, the chosen layer's
 grid and Grad-CAM) and adds what the panel's clicks ask for, so the GUI thread only paints.
 
 Threads: the panel hands over :class:`InspectOptions` through :class:`OptionsHolder`, a lock around
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from alexnet_gui.workers.messages import (
+from alexnet_gui.messages import (
     ChannelView,
     ClassifyRequest,
     FrameSource,
@@ -36,9 +36,9 @@ from alexnet_gui.workers.messages import (
 if TYPE_CHECKING:  # annotations only: these import torch
     from PIL.Image import Image
 
-    from alexnet_gui.core.inference import Classifier
+    from alexnet_gui.core.inference.classifier import Classifier
     from alexnet_gui.core.results import Prediction
-    from alexnet_gui.core.views import GradCamView, KernelGrid, NetworkView
+    from alexnet_gui.core.visualize.inside import GradCamView, KernelGrid, NetworkView
 
 #: Grad-CAMs per second on frames. Its backward pass costs about one more forward pass; capped,
 #: a CPU keeps up with the camera, and the map in between is the last one over the newest frame.
@@ -100,8 +100,8 @@ class NetworkInspector:
     def __call__(
         self, classifier: Classifier, image: Image, request: ClassifyRequest
     ) -> tuple[Prediction, InsideViews]:
-        from alexnet_gui.core.imaging import display_array
-        from alexnet_gui.core.views import crop_box, look_inside
+        from alexnet_gui.core.imaging.decode import display_array
+        from alexnet_gui.core.visualize.inside import crop_box, look_inside
 
         options = self.options.get()
         kernels = self._kernel_grid(classifier, options.kernel_normalisation)
@@ -152,7 +152,7 @@ class NetworkInspector:
 
     def _kernel_grid(self, classifier: Classifier, normalisation: str) -> KernelGrid:
         """conv1's grid, drawn once per model (and per normalisation), then reused."""
-        from alexnet_gui.core.views import kernel_view
+        from alexnet_gui.core.visualize.inside import kernel_view
 
         owner = self._kernels_of() if self._kernels_of is not None else None
         grid = self._kernels
@@ -187,8 +187,8 @@ def input_note(classifier: Classifier) -> str:
 def _channel_view(classifier: Classifier, image: Image, network: NetworkView,
                   display: np.ndarray, options: InspectOptions) -> ChannelView | None:
     """The clicked map enlarged to about the crop's size, and blended over crop and picture."""
-    from alexnet_gui.core.views import crop_box
-    from alexnet_gui.core.visualize import feature_map, overlay
+    from alexnet_gui.core.visualize.drawing import feature_map, overlay
+    from alexnet_gui.core.visualize.inside import crop_box
 
     layer, channel = network.layer, options.channel
     if layer is None or channel is None or layer not in network.activations:
@@ -212,8 +212,8 @@ def _channel_view(classifier: Classifier, image: Image, network: NetworkView,
 def _reblend(last: GradCamView, network: NetworkView, display: np.ndarray,
              box: tuple[float, float, float, float], opacity: float) -> GradCamView:
     """The last Grad-CAM over this frame: the map lags a little, the picture does not."""
-    from alexnet_gui.core.views import GradCamView
-    from alexnet_gui.core.visualize import overlay
+    from alexnet_gui.core.visualize.drawing import overlay
+    from alexnet_gui.core.visualize.inside import GradCamView
 
     cam = last.gradcam
     return GradCamView(

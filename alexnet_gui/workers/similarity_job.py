@@ -20,7 +20,7 @@ import numpy as np
 from PyQt5.QtCore import pyqtSignal
 
 from alexnet_gui.core.errors import UserFacingError
-from alexnet_gui.workers.inference import ModelLoader, load_classifier
+from alexnet_gui.workers.inference_worker import ModelLoader, load_classifier
 from alexnet_gui.workers.jobs import Job
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,8 @@ class SimilarityJob(Job):
         self._loader = loader or load_classifier
 
     def run(self) -> SimilarResults:
-        from alexnet_gui.core import similarity
-        from alexnet_gui.core.imaging import load_image
+        from alexnet_gui.core.imaging.decode import load_image
+        from alexnet_gui.core.inference import similarity
 
         self.stage_changed.emit("Loading the model…")
         classifier = self._loader(self.weights, self.device)
@@ -109,7 +109,7 @@ class SimilarityJob(Job):
 
 def _thumbnail(path: Path) -> np.ndarray | None:
     """A copy at most :data:`THUMBNAIL_SIZE` px on its long side; ``None`` if it cannot be read."""
-    from alexnet_gui.core.imaging import load_image
+    from alexnet_gui.core.imaging.decode import load_image
 
     try:
         image = load_image(path)

@@ -10,8 +10,8 @@ import pytest
 
 import alexnet_gui.cli as cli
 from alexnet_gui.cli.train import ProgressReporter, progress_line
-from alexnet_gui.core.training import TrainProgress
-from alexnet_gui.core.weights import load_weights
+from alexnet_gui.core.models.weights import load_weights
+from alexnet_gui.core.training.loop import TrainProgress
 
 OUR_COMMANDS = ("train", "evaluate", "bench")
 TINY_RUN = ["--from", "scratch", "--input-size", "64", "--batch-size", "8", "--device", "cpu"]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from alexnet_gui.core.errors import DatasetError
-from alexnet_gui.core.evaluation import evaluate
-from alexnet_gui.core.training import TrainConfig, train
+from alexnet_gui.core.training.evaluation import evaluate
+from alexnet_gui.core.training.loop import TrainConfig, train
 
 UNREADABLE = b"\xff\xd8\xff\xe0 a jpeg that stops here"
 

@@ -22,17 +22,18 @@ import torch
 from torch import nn
 
 from alexnet_gui.cli import main
-from alexnet_gui.core.checkpoints import checkpoint_dict, save_checkpoint
-from alexnet_gui.core.download import download_weights
 from alexnet_gui.core.errors import DownloadError, WeightsError
-from alexnet_gui.core.fallback import FALLBACK_NOTE, run_with_oom_fallback
-from alexnet_gui.core.inference import Classifier
-from alexnet_gui.core.weights import LoadedModel, Preprocessing, WeightsSpec
+from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.inference.fallback import FALLBACK_NOTE, run_with_oom_fallback
+from alexnet_gui.core.models.checkpoints import checkpoint_dict, save_checkpoint
+from alexnet_gui.core.models.download import download_weights
+from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
+from alexnet_gui.core.models.weights import LoadedModel
 from alexnet_gui.ui import dialogs
 from alexnet_gui.ui.export import ExportError, export_result
-from alexnet_gui.ui.snapshot import SnapshotFrame, save_snapshot
-from alexnet_gui.workers.camera import CaptureWorker
+from alexnet_gui.ui.live.snapshot import SnapshotFrame, save_snapshot
 from alexnet_gui.workers.capture_client import CaptureClient
+from alexnet_gui.workers.capture_worker import CaptureWorker
 from tests.fixtures.models import random_model
 from tests.fixtures.video import FakeCamera, clip_frame
 from tests.ui.helpers import TIMEOUT, wait_result
@@ -108,7 +109,7 @@ def replace_fails_for(monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
 @pytest.fixture
 def result(tmp_path):
     from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
-    from alexnet_gui.workers.messages import ClassifyResult
+    from alexnet_gui.messages import ClassifyResult
 
     info = ModelInfo("ImageNet (torchvision)", "torchvision", 1000, "/hub/a.pth", 224, "cpu")
     scores = (ClassScore(1, 281, "tabby", 0.7),)
@@ -280,8 +281,8 @@ def test_out_of_memory_on_the_cpu_is_not_retried(on_fake_gpu) -> None:
 def test_a_folder_batch_finishes_on_the_cpu_and_keeps_the_note(on_fake_gpu, tmp_path) -> None:
     from PIL import Image
 
-    from alexnet_gui.workers.jobs import BatchControl, FolderBatch
-    from alexnet_gui.workers.messages import BatchRequest
+    from alexnet_gui.messages import BatchRequest
+    from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
 
     for index in range(3):
         Image.new("RGB", (40, 30), (index * 80, 60, 90)).save(tmp_path / f"{index}.png")

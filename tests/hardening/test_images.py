@@ -13,17 +13,17 @@ import pytest
 from PIL import Image
 from torchvision.transforms import functional as TF
 
-from alexnet_gui.core.augment import train_transform
 from alexnet_gui.core.errors import ImageLoadError
-from alexnet_gui.core.imaging import find_images, image_from_bytes, load_image
-from alexnet_gui.core.preprocessing import (
+from alexnet_gui.core.imaging.decode import find_images, image_from_bytes, load_image
+from alexnet_gui.core.imaging.preprocess import (
     MAX_ASPECT,
     aspect_limited_box,
     eval_transform,
     tencrop_transform,
 )
+from alexnet_gui.core.models.spec import Preprocessing
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
-from alexnet_gui.core.weights import Preprocessing
+from alexnet_gui.core.training.augment import train_transform
 from tests.fixtures.hostile import Corpus, dds_unknown_pixel_format
 
 
@@ -114,9 +114,9 @@ class _FakeClassifier:
 def test_a_decoder_bug_costs_one_row_not_the_folder(hostile_images: Corpus, monkeypatch) -> None:
     """An exception that is not ImageLoadError (a Pillow bug the fuzzer has not met yet) must
     not end the batch: the worker would never report it finished."""
-    from alexnet_gui.core import imaging
-    from alexnet_gui.workers.jobs import BatchControl, FolderBatch
-    from alexnet_gui.workers.messages import BatchRequest
+    from alexnet_gui.core.imaging import decode as imaging
+    from alexnet_gui.messages import BatchRequest
+    from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
 
     victim = hostile_images.good[0]
     real_load = imaging.load_image

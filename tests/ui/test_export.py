@@ -11,8 +11,8 @@ import pytest
 from PyQt5.QtGui import QImage
 
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
+from alexnet_gui.messages import ClassifyResult
 from alexnet_gui.ui.export import ExportError, annotated_image, export_csv, export_result
-from alexnet_gui.workers.messages import ClassifyResult
 
 SCORES = (ClassScore(1, 281, "tabby", 0.7), ClassScore(2, 285, "Egyptian cat", 0.2))
 

@@ -9,7 +9,8 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtTest import QTest
 from PyQt5.QtWidgets import QApplication, QLabel
 
-from alexnet_gui.ui import dialogs, excepthook
+from alexnet_gui import excepthook
+from alexnet_gui.ui import dialogs
 from tests.ui.helpers import TIMEOUT, drop, url_mime, wait_result
 
 pytestmark = pytest.mark.integration

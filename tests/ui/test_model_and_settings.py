@@ -139,7 +139,7 @@ def test_download_can_be_cancelled_from_the_dialog(qtbot, make_main_window, weig
 
 def test_official_download_loads_as_imagenet(qtbot, qapp, monkeypatch, tmp_path):
     """Without a mirror URL the file lands where ImageNet weights are looked for: load those."""
-    import alexnet_gui.core.download as download
+    import alexnet_gui.core.models.download as download
     from alexnet_gui.ui.download_dialog import DownloadDialog
     from alexnet_gui.workers.jobs import JobRunner
 

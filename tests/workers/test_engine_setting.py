@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alexnet_gui.core import engines
 from alexnet_gui.core.engines import openvino
-from alexnet_gui.core.inference import Classifier
-from alexnet_gui.core.weights import LoadedModel
+from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.models.weights import LoadedModel
 from tests.fixtures.engines import FakeEngine, three_class_spec
 from tests.fixtures.models import random_model
 
@@ -19,9 +19,9 @@ def test_the_engine_setting_defaults_to_auto_and_rejects_unknown_names() -> None
 
 
 def test_worker_reports_an_engine_that_cannot_be_used(qapp, monkeypatch, chelsea_rgb) -> None:
-    from alexnet_gui.workers.inference import InferenceWorker, PendingSlot
-    from alexnet_gui.workers.jobs import BatchControl
-    from alexnet_gui.workers.messages import ClassifyRequest, FrameSource, ModelRequest
+    from alexnet_gui.messages import ClassifyRequest, FrameSource, ModelRequest
+    from alexnet_gui.workers.folder_batch import BatchControl
+    from alexnet_gui.workers.inference_worker import InferenceWorker, PendingSlot
 
     classifier = Classifier(
         LoadedModel(random_model(num_classes=3), three_class_spec()), device="cpu"

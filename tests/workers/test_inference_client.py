@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from alexnet_gui.core.results import ClassScore, Prediction
-from alexnet_gui.workers.client import InferenceClient
-from alexnet_gui.workers.messages import BatchItem, ClassifyResult, FileSource, FrameSource
+from alexnet_gui.messages import BatchItem, ClassifyResult, FileSource, FrameSource
+from alexnet_gui.workers.inference_client import InferenceClient
 
 pytestmark = pytest.mark.integration
 TIMEOUT = 30_000

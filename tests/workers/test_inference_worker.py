@@ -9,10 +9,7 @@ import pytest
 from PIL import Image
 
 from alexnet_gui.core.errors import WeightsError, WeightsNotFoundError
-from alexnet_gui.workers import jobs
-from alexnet_gui.workers.inference import InferenceWorker, PendingSlot
-from alexnet_gui.workers.jobs import BatchControl
-from alexnet_gui.workers.messages import (
+from alexnet_gui.messages import (
     BatchRequest,
     BytesSource,
     ClassifyRequest,
@@ -21,6 +18,9 @@ from alexnet_gui.workers.messages import (
     FrameSource,
     ModelRequest,
 )
+from alexnet_gui.workers import jobs
+from alexnet_gui.workers.folder_batch import BatchControl
+from alexnet_gui.workers.inference_worker import InferenceWorker, PendingSlot
 
 
 class Recorder:
@@ -244,9 +244,10 @@ def test_a_new_batch_cancels_the_running_one(worker, recorder, photo_folder):
 def test_out_of_memory_on_the_gpu_finishes_on_the_cpu_and_says_so(qapp, chelsea_png):
     import torch
 
-    from alexnet_gui.core.fallback import FALLBACK_NOTE
-    from alexnet_gui.core.inference import Classifier
-    from alexnet_gui.core.weights import LoadedModel, Preprocessing, WeightsSpec
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.inference.fallback import FALLBACK_NOTE
+    from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
+    from alexnet_gui.core.models.weights import LoadedModel
     from tests.fixtures.models import random_model
 
     spec = WeightsSpec("tiny", "torchvision", ("a", "b", "c"), Preprocessing(), "test")

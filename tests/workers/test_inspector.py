@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_gui.core.views import KERNEL_NORMALISATIONS, look_inside
-from alexnet_gui.core.visualize import COLORMAPS, NORMALISATIONS
-from alexnet_gui.ui.features_tab import COLORMAP_LABELS, NORMALISATION_LABELS
-from alexnet_gui.ui.inside_tabs import KERNEL_NORMALISATION_LABELS
+from alexnet_gui.core.visualize.drawing import COLORMAPS, NORMALISATIONS
+from alexnet_gui.core.visualize.inside import KERNEL_NORMALISATIONS, look_inside
+from alexnet_gui.messages import ClassifyRequest, FileSource, FrameSource, InspectOptions
+from alexnet_gui.ui.inside.features_tab import COLORMAP_LABELS, NORMALISATION_LABELS
+from alexnet_gui.ui.inside.tabs import KERNEL_NORMALISATION_LABELS
 from alexnet_gui.workers.inspector import NetworkInspector, OptionsHolder
-from alexnet_gui.workers.messages import ClassifyRequest, FileSource, FrameSource, InspectOptions
 
 
 class FakeClock:

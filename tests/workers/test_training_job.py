@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alexnet_gui.core.training_state import TrainProgress
+from alexnet_gui.core.training.state import TrainProgress
 from alexnet_gui.workers.training_job import TrainingJob
 
 

@@ -30,9 +30,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from alexnet_gui.core.errors import UserFacingError
-from alexnet_gui.core.imaging import find_images, load_image
-from alexnet_gui.core.preprocessing import eval_transform
-from alexnet_gui.core.weights import WeightsSpec
+from alexnet_gui.core.imaging.decode import find_images, load_image
+from alexnet_gui.core.imaging.preprocess import eval_transform
+from alexnet_gui.core.models.spec import WeightsSpec
 from alexnet_gui.paths import resource_path
 
 PHOTO_VIEWS = 6  # views per bundled photo, for each half

@@ -30,7 +30,7 @@ from alexnet_gui.core.engines.calibration import (
     collect_ranges,
     fake_quantized,
 )
-from alexnet_gui.core.weights import WeightsSpec
+from alexnet_gui.core.models.spec import WeightsSpec
 
 FLAVOURS: tuple[str, ...] = ("int8", "bf16", "fp32")
 #: Bump when the conversion or calibration recipe changes: old cache entries are then ignored.

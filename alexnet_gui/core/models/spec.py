@@ -1,0 +1,68 @@
+"""What a set of weights is, as data: the spec that travels with every state_dict.
+
+Following torchvision's ``Weights`` enum and timm's ``PretrainedCfg``, a :class:`WeightsSpec` carries
+everything that must travel with the numbers: the architecture, the class names and the
+preprocessing. Nothing here imports torch, so settings, messages and the UI can read these facts
+for free; :mod:`.weights` builds models from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """Resize the short side, center-crop a square, scale to [0, 1], normalise."""
+
+    resize_size: int = 256
+    crop_size: int = 224
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    interpolation: str = "bilinear"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "resize_size": self.resize_size,
+            "crop_size": self.crop_size,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "interpolation": self.interpolation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
+        return cls(
+            resize_size=int(data["resize_size"]),
+            crop_size=int(data["crop_size"]),
+            mean=tuple(float(v) for v in data["mean"]),  # type: ignore[arg-type]
+            std=tuple(float(v) for v in data["std"]),  # type: ignore[arg-type]
+            interpolation=str(data.get("interpolation", "bilinear")),
+        )
+
+    @classmethod
+    def for_input_size(cls, crop_size: int) -> Preprocessing:
+        """ImageNet statistics with torchvision's 256/224 resize-to-crop ratio."""
+        return cls(resize_size=round(crop_size * 256 / 224), crop_size=crop_size)
+
+
+@dataclass(frozen=True)
+class WeightsSpec:
+    """Everything that must travel with a state_dict."""
+
+    name: str
+    arch: str
+    categories: tuple[str, ...]
+    preprocessing: Preprocessing
+    source: str
+    url: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories)

@@ -1,0 +1,245 @@
+"""What crosses between the GUI thread and the workers: small frozen dataclasses.
+
+Neither Qt nor torch is imported here, so the UI, the workers and the tests share these types
+without paying for either. Arrays are HxWx3 ``uint8`` and are never mutated after construction;
+the worker makes them, the GUI thread only turns them into pixmaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
+
+if TYPE_CHECKING:  # annotations only: core.views imports torch
+    from alexnet_gui.core.visualize.inside import GradCamView, KernelGrid, NetworkView
+
+TOPK_CHOICES: tuple[int, ...] = tuple(range(1, 11))
+DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+
+
+# -- sources: where the pixels of one request come from -------------------------------------
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """An image file; the worker decodes it."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class BytesSource:
+    """An encoded image held in memory (a download, a drag from a browser)."""
+
+    data: bytes = field(repr=False)
+    name: str = "image"
+
+
+@dataclass(frozen=True, eq=False)
+class FrameSource:
+    """An RGB (or BGR) ``uint8`` array: a camera frame, a pasted image, a video frame."""
+
+    frame: np.ndarray = field(repr=False)
+    name: str = "frame"
+    bgr: bool = False
+
+
+Source = FileSource | BytesSource | FrameSource
+
+
+# -- requests -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClassifyRequest:
+    """Classify one image; ``request_id`` rises with every request, and the newest one wins.
+
+    ``inspect`` asks the worker's inspector (the "Inside the network" panel) for a ``views``
+    payload computed in the worker thread from the same image.
+    """
+
+    request_id: int
+    source: Source
+    topk: int = 5
+    tta: bool = False
+    inspect: bool = False
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """Load weights (``None``: the ImageNet weights) onto ``device``, run by ``engine``."""
+
+    weights: Path | None
+    device: str = "auto"
+    engine: str = "auto"
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """Classify every image of ``paths`` (folders are searched) in chunks, in the background."""
+
+    batch_id: int
+    paths: tuple[Path, ...]
+    tta: bool = False
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ClassifyResult:
+    """One classified image, ready to paint.
+
+    ``prediction`` and ``model`` are ``None`` when no model is loaded yet: the picture is still
+    shown, and ``message`` says why there are no classes. ``views`` is whatever the inspector
+    returned for an ``inspect`` request (kernels, feature maps, Grad-CAM), else ``None``.
+    """
+
+    request_id: int
+    name: str
+    path: Path | None
+    image: np.ndarray = field(repr=False)
+    prediction: Prediction | None
+    model: ModelInfo | None
+    decode_ms: float = 0.0
+    message: str | None = None
+    views: object | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RequestFailure:
+    """A request whose image could not be decoded or classified; ``message`` is one line."""
+
+    request_id: int
+    name: str
+    path: Path | None
+    message: str
+
+
+@dataclass(frozen=True)
+class RuntimeInfo:
+    """What the worker found once torch was imported (in the worker thread)."""
+
+    torch_version: str
+    cuda_available: bool
+    cuda_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """The model now in use, after a load or a device switch."""
+
+    info: ModelInfo
+    weights: Path | None
+    elapsed_ms: float = 0.0
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    """A load that failed; ``current`` is the model still in use, if any."""
+
+    message: str
+    weights: Path | None
+    missing_imagenet: bool = False
+    current: ModelInfo | None = None
+
+
+@dataclass(frozen=True)
+class BatchStarted:
+    """The images a batch found, in the order it will classify them."""
+
+    batch_id: int
+    paths: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One row of a batch: the top-1 class, or the reason there is none."""
+
+    batch_id: int
+    index: int
+    path: Path
+    top1: ClassScore | None = None
+    model_name: str = ""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchFinished:
+    """A batch ended: all done, cancelled, or refused (``message``)."""
+
+    batch_id: int
+    done: int
+    total: int
+    failed: int = 0
+    cancelled: bool = False
+    message: str | None = None
+
+
+# -- the "Inside the network" panel ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InspectOptions:
+    """What the "Inside the network" panel asks the worker's inspector to draw.
+
+    The panel builds a new one for every change in the GUI thread; the inspector reads the latest
+    one in the worker thread. Frozen, so one object can be shared between the threads as it is.
+    ``channel`` is the clicked feature map of ``layer``; ``class_index`` the class Grad-CAM
+    explains (``None``: the top-1); ``gradcam`` is off while the Grad-CAM tab is not shown, so
+    the backward pass is paid for only when someone looks at it.
+    """
+
+    layer: str = "conv1"
+    sort_by_mean: bool = False
+    normalisation: str = "map"
+    colormap: str = "viridis"
+    opacity: float = 0.5
+    channel: int | None = None
+    gradcam: bool = False
+    class_index: int | None = None
+    kernel_normalisation: str = "minmax"
+
+
+@dataclass(frozen=True, eq=False)
+class ChannelView:
+    """One feature map the user clicked: enlarged, and blended over the crop and the picture."""
+
+    layer: str
+    channel: int
+    image: np.ndarray = field(repr=False)
+    crop_overlay: np.ndarray = field(repr=False)
+    display_overlay: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True, eq=False)
+class InsideViews:
+    """The inspector's ``ClassifyResult.views``: every picture of the panel, ready to paint.
+
+    ``network`` is a :class:`~alexnet_gui.core.visualize.inside.NetworkView`, ``kernels`` a
+    :class:`~alexnet_gui.core.visualize.inside.KernelGrid` (the same object for every result of one model,
+    so the panel repaints it only when it changes) and ``gradcam`` a
+    :class:`~alexnet_gui.core.visualize.inside.GradCamView` or ``None``. On frames Grad-CAM runs at a
+    capped rate: ``gradcam_fresh`` is ``False`` when the map is the last one computed, blended
+    over this frame. ``layers`` are the names the layer list offers.
+    """
+
+    options: InspectOptions
+    network: NetworkView = field(repr=False)
+    kernels: KernelGrid = field(repr=False)
+    layers: tuple[str, ...]
+    channel: ChannelView | None = None
+    gradcam: GradCamView | None = field(default=None, repr=False)
+    gradcam_fresh: bool = False
+    frame: bool = False
+    input_note: str = ""

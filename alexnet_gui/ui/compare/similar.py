@@ -1,0 +1,254 @@
+"""Tools > Find Similar Images: the images of a folder that AlexNet finds closest to the picture.
+
+The search runs as a background job (``workers/similarity_job.py``): it loads its own copy of the
+main model, indexes the folder by fc7 features (refreshing the cached index: only new or changed
+files cost a forward pass) and returns the nearest images with thumbnails it decoded itself. This
+dock lists them, best first, with their cosine similarity; clicking one opens it in the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PyQt5.QtCore import QObject, QSize, Qt, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QIcon, QKeySequence
+from PyQt5.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.widgets.predictions import ElidedLabel
+from alexnet_gui.ui.widgets.qimage import array_to_pixmap
+
+if TYPE_CHECKING:
+    from alexnet_gui.ui.main_window import MainWindow
+    from alexnet_gui.workers.jobs import Job
+    from alexnet_gui.workers.similarity_job import SimilarResults
+
+#: ``(folder, query, *, weights, device, k, query_name) -> job``: SimilarityJob in the app.
+SimilarJobFactory = Callable[..., "Job"]
+DOCK_NAME = "similarDock"
+ICON_SIZE = 112
+ERROR_STYLE = "color: #c0392b;"
+
+
+class SimilarPanel(QWidget):
+    """The folder, Search/Cancel, a progress bar and the found images as a grid of thumbnails.
+
+    Signals:
+        folder_clicked(): the user wants to search another folder.
+        search_clicked(): search again, for the picture now on screen.
+        cancel_clicked(): stop the running search.
+        image_clicked(object): the Path of a found image the user clicked.
+    """
+
+    folder_clicked = pyqtSignal()
+    search_clicked = pyqtSignal()
+    cancel_clicked = pyqtSignal()
+    image_clicked = pyqtSignal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("similarPanel")
+        self.folder = ElidedLabel()
+        self.folder.set_full_text("No folder chosen")
+        self.folder_button = QPushButton("Folder…")
+        self.search_button = QPushButton("Search again")
+        self.search_button.setToolTip("Find the images most like the picture now on screen")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.status = QLabel("Tools > Find Similar Images searches a folder for pictures like "
+                             "the one on screen.")
+        self.status.setWordWrap(True)
+        self.grid = QListWidget()
+        self.grid.setViewMode(QListView.IconMode)
+        self.grid.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
+        self.grid.setResizeMode(QListView.Adjust)
+        self.grid.setMovement(QListView.Static)
+        self.grid.setWordWrap(True)
+        self.grid.setSpacing(6)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("In:"))
+        top.addWidget(self.folder, 1)
+        for button in (self.folder_button, self.search_button, self.cancel_button):
+            top.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.grid, 1)
+        self.folder_button.clicked.connect(self.folder_clicked)
+        self.search_button.clicked.connect(self.search_clicked)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.grid.itemClicked.connect(self._on_grid_item_clicked)
+        self.set_running(False)
+
+    def set_running(self, running: bool) -> None:
+        self.progress.setVisible(running)
+        self.progress.setRange(0, 0)  # busy until the first count arrives
+        self.folder_button.setEnabled(not running)
+        self.search_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+
+    def show_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.status.setText(f"Indexing: {done} of {total} new or changed images…")
+
+    def say(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(ERROR_STYLE if error else "")
+
+    def show_results(self, results: SimilarResults) -> None:
+        self.grid.clear()
+        for hit in results.hits:
+            item = QListWidgetItem(f"{hit.score:.3f}\n{hit.path.name}")
+            if hit.thumbnail is not None:
+                item.setIcon(QIcon(array_to_pixmap(np.ascontiguousarray(hit.thumbnail))))
+            item.setData(Qt.UserRole, str(hit.path))
+            item.setToolTip(f"{hit.path}\ncosine similarity {hit.score:.4f}")
+            self.grid.addItem(item)
+        fresh = f", {results.computed} indexed now" if results.computed else ""
+        gone = f", {results.removed} removed" if results.removed else ""
+        bad = f", {results.failed} unreadable" if results.failed else ""
+        self.say(f"The {len(results.hits)} images most like {results.query_name} among "
+                 f"{results.indexed} ({results.model_name}, fc7{fresh}{gone}{bad}). "
+                 "Click one to open it.")
+
+    @pyqtSlot(QListWidgetItem)
+    def _on_grid_item_clicked(self, item: QListWidgetItem) -> None:
+        self.image_clicked.emit(Path(item.data(Qt.UserRole)))
+
+
+class SimilarController(QObject):
+    """The Tools menu, the dock and one search job at a time.
+
+    Signals:
+        results_shown(SimilarResults): a search's results are in the panel.
+    """
+
+    results_shown = pyqtSignal(object)
+
+    def __init__(self, window: MainWindow, make_job: SimilarJobFactory) -> None:
+        super().__init__(window)
+        self._window, self._make_job = window, make_job
+        self.folder: Path | None = None
+        self.job: Job | None = None
+        self.panel = SimilarPanel()
+        self.dock = window.add_dock(self.panel, "Similar images", object_name=DOCK_NAME,
+                                    area=Qt.RightDockWidgetArea, hidden=True)
+        self.menu = window.add_menu("&Tools")
+        self.find_action = self.menu.addAction("Find &Similar Images…")
+        self.find_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
+        self.find_action.setStatusTip("Search a folder for the images AlexNet finds most alike")
+        window.addAction(self.find_action)  # the shortcut works in full screen too
+        self.find_action.triggered.connect(self._on_find_action_triggered)
+        self.panel.folder_clicked.connect(self._on_panel_folder_clicked)
+        self.panel.search_clicked.connect(self._on_panel_search_clicked)
+        self.panel.cancel_clicked.connect(self._on_panel_cancel_clicked)
+        self.panel.image_clicked.connect(self._on_panel_image_clicked)
+
+    def find_similar(self) -> None:
+        """Search the chosen folder (asking for one the first time) for the current picture."""
+        self.dock.show()
+        self.dock.raise_()
+        if self.folder is None and not self.choose_folder():
+            return
+        self.search()
+
+    def choose_folder(self) -> bool:
+        result = self._window.result
+        here = (str(result.path.parent) if result is not None and result.path is not None
+                else self._window._start_dir())
+        folder = dialogs.choose_folder(self._window, "Search which folder for similar images?",
+                                       str(self.folder or here))
+        if folder is None:
+            return False
+        self.folder = folder
+        self.panel.folder.set_full_text(str(folder))
+        return True
+
+    def search(self) -> None:
+        """Start a search for the picture on screen; ignored while one runs."""
+        result = self._window.result
+        if self.job is not None or self.folder is None:
+            return
+        if result is None:
+            self.panel.say("Open an image first: its look-alikes are searched for.", error=True)
+            return
+        weights = self._window.settings.last_model
+        query: Path | np.ndarray = result.path if result.path is not None else result.image
+        job = self._make_job(self.folder, query, weights=Path(weights) if weights else None,
+                             device=self._window.settings.device, query_name=result.name)
+        job.stage_changed.connect(self._on_job_stage_changed)
+        job.progressed.connect(self._on_job_progressed)
+        job.completed.connect(self._on_job_completed)
+        job.failed.connect(self._on_job_failed)
+        job.ended.connect(self._on_job_ended)
+        self.job = job
+        self.panel.set_running(True)
+        self.panel.say(f"Searching {self.folder.name} for images like {result.name}…")
+        self._window.jobs.start(job)
+
+    @pyqtSlot()
+    def _on_find_action_triggered(self) -> None:
+        self.find_similar()
+
+    @pyqtSlot()
+    def _on_panel_folder_clicked(self) -> None:
+        if self.choose_folder():
+            self.search()
+
+    @pyqtSlot()
+    def _on_panel_search_clicked(self) -> None:
+        self.search()
+
+    @pyqtSlot()
+    def _on_panel_cancel_clicked(self) -> None:
+        if self.job is not None:
+            self.job.cancel()
+            self.panel.say("Cancelling…")
+
+    @pyqtSlot(object)
+    def _on_panel_image_clicked(self, path: Path) -> None:
+        self._window.open_paths([path])
+
+    @pyqtSlot(str)
+    def _on_job_stage_changed(self, text: str) -> None:
+        self.panel.say(text)
+
+    @pyqtSlot("qint64", "qint64")
+    def _on_job_progressed(self, done: int, total: int) -> None:
+        self.panel.show_progress(done, total)
+
+    @pyqtSlot(object)
+    def _on_job_completed(self, results: SimilarResults) -> None:
+        self.panel.show_results(results)
+        self.results_shown.emit(results)
+
+    @pyqtSlot(str)
+    def _on_job_failed(self, message: str) -> None:
+        self.panel.say(message, error=True)
+
+    @pyqtSlot()
+    def _on_job_ended(self) -> None:
+        self.job = None
+        self.panel.set_running(False)
+
+
+def attach_similar_panel(window: MainWindow, make_job: SimilarJobFactory) -> SimilarController:
+    """Tools > Find Similar Images… and its dock (hidden until the first search)."""
+    return SimilarController(window, make_job)

@@ -1,0 +1,285 @@
+"""Inference engines: agreement with fp32, the on-disk cache, fallbacks, ``--engine``, fast paths.
+
+One int8 conversion (a session fixture) serves the agreement tests; the cache tests convert the
+cheaper fp32 flavour. Speed is never asserted here (``make bench`` measures it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from alexnet_gui.cli import main
+from alexnet_gui.core import engines
+from alexnet_gui.core.engines import openvino
+from alexnet_gui.core.engines.cache import MANIFEST, EngineCache
+from alexnet_gui.core.engines.names import ENGINE_ENV, resolve_name
+from alexnet_gui.core.engines.select import select_engine
+from alexnet_gui.core.errors import ImageLoadError, UserFacingError
+from alexnet_gui.core.imaging.decode import load_image
+from alexnet_gui.core.imaging.fast import file_tensor, frame_tensor
+from alexnet_gui.core.imaging.preprocess import eval_transform
+from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.inference.folder import classify_paths
+from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec
+from tests.fixtures.engines import NEEDS_OPENVINO, FakeEngine, three_class_spec
+from tests.fixtures.models import random_model
+
+needs_openvino = pytest.mark.skipif(not openvino.available(), reason=NEEDS_OPENVINO)
+
+
+def _top1(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(batch).argmax(dim=1)
+
+
+# -- quality -----------------------------------------------------------------------------------
+
+
+@needs_openvino
+def test_int8_agrees_with_fp32_on_real_photos(int8_selection, real_photos) -> None:
+    model, selection = int8_selection
+    assert selection.name == "openvino-int8", selection.messages
+    batch = torch.stack([eval_transform(imagenet_spec().preprocessing)(p) for p in real_photos])
+    same = (_top1(model, batch) == selection.run(batch).argmax(dim=1)).float().mean()
+    assert float(same) >= 0.9  # 30 crops of 6 photos; the build-time check held out 84 more
+    assert selection.active.agreement >= 0.95  # a random model: near-ties; trained ones do better
+    assert "agrees with fp32" in selection.summary()
+
+
+@needs_openvino
+def test_inspect_still_uses_pytorch_with_a_converted_engine(int8_selection, chelsea_rgb) -> None:
+    model, selection = int8_selection
+    classifier = Classifier(LoadedModel(model, imagenet_spec()), device="cpu")
+    classifier.engine = selection
+    inspection = classifier.inspect(Image.fromarray(chelsea_rgb), layers=["conv1"])
+    assert inspection.activations["conv1"].shape == (64, 55, 55)
+    assert classifier.info.device == "cpu (openvino-int8)"
+
+
+# -- the cache -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def counted_conversions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = openvino.convert
+
+    def counting(model, spec, flavour, calibration):
+        calls.append(flavour)
+        return original(model, spec, flavour, calibration)
+
+    monkeypatch.setattr(openvino, "convert", counting)
+    return calls
+
+
+@needs_openvino
+def test_cache_is_reused_then_rebuilt_when_damaged(
+    int8_selection, engine_cache_home: Path, tmp_path: Path, counted_conversions
+) -> None:
+    model, _ = int8_selection
+    shutil.copytree(engine_cache_home / "alexnet-gui" / "engines", tmp_path / "engines")
+    cache = EngineCache(tmp_path / "engines")
+    (folder,) = list(cache.root.iterdir())
+    written = (folder / MANIFEST).stat().st_mtime_ns
+
+    again = select_engine("openvino-int8", model, imagenet_spec(), cache=cache)
+    assert again.name == "openvino-int8" and counted_conversions == []
+    assert (folder / MANIFEST).stat().st_mtime_ns == written
+
+    weights = folder / "model.bin"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # same size, different bytes
+    weights.write_bytes(bytes(data))
+    rebuilt = select_engine("openvino-int8", model, imagenet_spec(), cache=cache)
+    assert rebuilt.name == "openvino-int8" and counted_conversions == ["int8"]
+    assert rebuilt.active.agreement == again.active.agreement
+    assert [p.name for p in cache.root.iterdir()] == [folder.name]  # no temporary leftovers
+
+
+def test_a_damaged_manifest_or_file_counts_as_absent(tmp_path: Path) -> None:
+    cache = EngineCache(tmp_path)
+
+    def write(folder: Path) -> dict:
+        (folder / "model.bin").write_bytes(b"weights")
+        return {"agreement": 1.0}
+
+    entry = cache.store("key", write)
+    assert entry.info == {"agreement": 1.0} and cache.load("key") is not None
+    (entry.folder / MANIFEST).write_text("{not json", encoding="utf-8")
+    assert cache.load("key") is None and not entry.folder.exists()
+    entry = cache.store("key", write)
+    (entry.folder / "model.bin").write_bytes(b"weightz")
+    assert cache.load("key") is None
+
+
+def test_a_failed_build_leaves_no_entry(tmp_path: Path) -> None:
+    cache = EngineCache(tmp_path)
+
+    def write(folder: Path) -> dict:
+        (folder / "half.bin").write_bytes(b"x")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        cache.store("key", write)
+    assert list(tmp_path.iterdir()) == [] and cache.load("key") is None
+
+
+# -- choosing and falling back ------------------------------------------------------------------
+
+
+def test_auto_takes_the_fastest_engine_that_keeps_the_bar(monkeypatch) -> None:
+    monkeypatch.delenv(ENGINE_ENV)
+    agreements = {"int8": 0.95, "bf16": 0.995, "fp32": 1.0}
+    monkeypatch.setattr(openvino, "available", lambda: True)
+    monkeypatch.setattr(openvino, "cache_version", lambda: "ov-test")  # whether installed or not
+    monkeypatch.setattr(
+        openvino,
+        "load_or_build",
+        lambda flavour, *a, **k: FakeEngine(flavour, agreements[flavour]),
+    )
+    selection = select_engine("auto", random_model(num_classes=3), imagenet_spec())
+    assert selection.name == "bf16"
+    assert "INT8 agrees with fp32 on only 95.0%" in (selection.take_message() or "")
+    assert selection.take_message() is None
+
+
+def test_an_engine_that_cannot_be_built_falls_back_with_a_message(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("conversion exploded")
+
+    monkeypatch.setattr(openvino, "available", lambda: True)
+    monkeypatch.setattr(openvino, "cache_version", lambda: "ov-test")  # whether installed or not
+    monkeypatch.setattr(openvino, "load_or_build", broken)
+    selection = select_engine("openvino-int8", random_model(num_classes=3), imagenet_spec())
+    assert selection.name == "pytorch"
+    message = selection.take_message() or ""
+    assert "conversion exploded" in message and message.endswith("Using PyTorch.")
+
+
+def test_a_missing_runtime_falls_back_with_a_message(monkeypatch) -> None:
+    monkeypatch.setattr(openvino, "available", lambda: False)
+    selection = select_engine("openvino-bf16", random_model(num_classes=3), imagenet_spec())
+    assert selection.name == "pytorch" and "not installed" in (selection.take_message() or "")
+
+
+def test_an_engine_that_raises_while_running_is_replaced_by_pytorch(monkeypatch) -> None:
+    model = random_model(num_classes=3)
+    classifier = Classifier(LoadedModel(model, three_class_spec()), device="cpu")
+    failing = FakeEngine("openvino-int8", 1.0, fail=True)
+    classifier.engine = engines.SelectedEngine(
+        "openvino-int8", failing, classifier.engine.reference
+    )
+    prediction = classifier.classify(Image.new("RGB", (64, 48), "red"), topk=3)
+    assert classifier.engine.name == "pytorch" and prediction.device == "cpu"
+    assert "the device went away" in (classifier.engine.take_message() or "")
+
+
+def test_names_are_checked_and_the_variable_only_changes_auto(monkeypatch) -> None:
+    monkeypatch.setenv(ENGINE_ENV, "openvino-fp32")
+    assert resolve_name("auto") == "openvino-fp32"
+    assert resolve_name("pytorch") == "pytorch"
+    with pytest.raises(UserFacingError, match="Unknown engine"):
+        resolve_name("tensorrt")
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+@needs_openvino
+def test_cli_engine_option(
+    int8_selection, engine_cache_home, photo_folder, state_dict_file, capsys, monkeypatch,
+    counted_conversions,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("XDG_CACHE_HOME", str(engine_cache_home))  # converted by the fixture
+    chelsea = photo_folder / "chelsea.jpg"
+    common = ["classify", str(chelsea), "--weights", str(state_dict_file), "--json", "--topk", "1"]
+    assert main([*common, "--engine", "pytorch"]) == 0
+    capsys.readouterr()
+    assert main([*common, "--engine", "openvino-int8"]) == 0
+    out, err = capsys.readouterr()
+    answer = json.loads(out)[0]["predictions"][0]
+    expected = int8_selection[1].run(file_tensor(chelsea, imagenet_spec().preprocessing)[None])
+    assert answer["index"] == int(expected.argmax()) and "Traceback" not in err
+    assert counted_conversions == []  # the fixture's engine, found by the weights' hash
+    with pytest.raises(SystemExit) as usage:
+        main([*common, "--engine", "tensorrt"])
+    assert usage.value.code == 2
+
+
+# -- fast pre-processing ------------------------------------------------------------------------
+
+
+def _probabilities(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return torch.softmax(model(batch), dim=1)
+
+
+def test_fast_paths_stay_within_one_percent_of_the_still_image_path(
+    photo_folder: Path, tmp_path: Path
+) -> None:
+    model, pre = random_model(num_classes=10, seed=1), imagenet_spec().preprocessing
+    reference, fast = [], []
+    for name in ("chelsea", "coffee", "astronaut", "rocket"):
+        path = photo_folder / f"{name}.jpg"
+        still = eval_transform(pre)(Image.open(path).convert("RGB"))
+        reference += [still, still]
+        fast += [file_tensor(path, pre), frame_tensor(np.asarray(Image.open(path)), pre)]
+    gap = _probabilities(model, torch.stack(reference)) - _probabilities(model, torch.stack(fast))
+    assert float(gap.abs().max()) <= 0.01
+
+    rotated = tmp_path / "rotated.jpg"  # EXIF orientation 6: both paths must turn it upright
+    photo = Image.open(photo_folder / "chelsea.jpg")
+    exif = photo.getexif()
+    exif[0x0112] = 6
+    photo.save(rotated, exif=exif, quality=90)
+    upright = eval_transform(pre)(load_image(rotated))
+    assert float((file_tensor(rotated, pre) - upright).abs().max()) < 0.1
+
+    png = tmp_path / "chelsea.png"
+    Image.open(photo_folder / "chelsea.jpg").save(png)
+    assert torch.equal(file_tensor(png, pre), eval_transform(pre)(Image.open(png).convert("RGB")))
+    with pytest.raises(ImageLoadError):
+        file_tensor(photo_folder / "broken.jpg", pre)
+
+
+def test_classify_paths_keeps_order_and_reports_errors(
+    photo_folder: Path, imagenet_like_classifier: Classifier
+) -> None:
+    paths = sorted(photo_folder.iterdir())
+    rows = list(classify_paths(imagenet_like_classifier, paths, topk=2, batch_size=2))
+    assert [row[0] for row in rows] == paths
+    assert [row[2] is not None for row in rows] == [p.name == "broken.jpg" for p in paths]
+    chelsea = next(row[1] for row in rows if row[0].name == "chelsea.jpg")
+    still = imagenet_like_classifier.classify(Image.open(photo_folder / "chelsea.jpg"), topk=2)
+    assert chelsea.top1.index == still.top1.index
+    assert abs(chelsea.top1.probability - still.top1.probability) <= 0.01
+
+
+def test_fast_path_keeps_the_still_paths_guards(tmp_path: Path) -> None:
+    pre = imagenet_spec().preprocessing
+    thin = tmp_path / "thin.jpg"  # 40:1: only a centred part of the long side is resized
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (12, 480, 3), np.uint8)).save(thin)
+    reference = eval_transform(pre)(load_image(thin))
+    assert float((file_tensor(thin, pre) - reference).abs().max()) < 0.1
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "camera.jpg"
+        os.mkfifo(fifo)  # reading it would block forever
+        with pytest.raises(ImageLoadError, match="not a regular file"):
+            file_tensor(fifo, pre)
+
+
+def test_a_truncated_jpeg_is_an_error_on_the_fast_path_too(photo_folder: Path, tmp_path) -> None:
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes((photo_folder / "chelsea.jpg").read_bytes()[:-2000])
+    with pytest.raises(ImageLoadError, match="damaged or truncated"):
+        load_image(cut)
+    with pytest.raises(ImageLoadError, match="damaged or truncated"):
+        file_tensor(cut, imagenet_spec().preprocessing)

@@ -1,0 +1,96 @@
+"""Compare mode (a second model in its own worker) and Find Similar (a job with its own model)
+in the real window, with real threads."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+from PyQt5.QtCore import Qt
+
+from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.compare.compare import LIVE_RATE, CompareController
+from alexnet_gui.ui.compare.similar import SimilarController
+from tests.fixtures.datasets import write_colour_dataset
+from tests.fixtures.models import SMALL_CLASSES
+from tests.ui.helpers import TIMEOUT, wait_result, window_with_fake_camera
+
+pytestmark = pytest.mark.integration
+
+
+def test_compare_shows_a_second_top5_and_stopping_frees_it(
+    qtbot, main_window, monkeypatch, chelsea_png, small_checkpoint_file, tmp_path
+):
+    wait_result(qtbot, main_window, lambda: main_window.open_paths([chelsea_png]))
+    controller = main_window.findChild(CompareController)
+    monkeypatch.setattr(dialogs, "open_weights", lambda parent, directory: small_checkpoint_file)
+    with qtbot.waitSignal(controller.compared, timeout=TIMEOUT) as blocker:
+        controller.compare_action.trigger()
+    compared = blocker.args[0]
+    assert compared.name == chelsea_png.name and compared.model.name == "fruit"
+    assert {s.label for s in compared.prediction.scores} == set(SMALL_CLASSES)
+    assert len(controller.panel.predictions.bar_texts()) == 3
+    assert len(main_window.predictions.bar_texts()) == 5  # the main model is untouched
+    assert main_window.model.num_classes == 1000 and controller.dock.isVisible()
+
+    other = write_colour_dataset(tmp_path / "more", ("red",), per_class=1) / "red" / "000.png"
+    with qtbot.waitSignal(controller.compared, timeout=TIMEOUT,
+                          check_params_cb=lambda r: r.name == "000.png"):
+        main_window.open_paths([other])
+
+    client = controller.client
+    controller.dock.close()  # the dock's close button
+    assert controller.client is None and not client.thread.isRunning()
+    assert not controller.stop_action.isEnabled()
+    assert controller.panel.predictions.bar_texts() == []
+
+
+def test_compare_follows_a_camera_at_a_reduced_rate(qtbot, make_main_window, state_dict_file,
+                                                    small_checkpoint_file):
+    window, capture = window_with_fake_camera(qtbot, make_main_window, state_dict_file)
+    controller = window.findChild(CompareController)
+    with qtbot.waitSignal(capture.stream_started, timeout=TIMEOUT):
+        window.live.actions.start_camera.trigger()
+    compared: list[float] = []
+    controller.compared.connect(lambda result: compared.append(time.monotonic()))
+    with qtbot.waitSignal(controller.compared, timeout=TIMEOUT):
+        controller.compare_with(small_checkpoint_file)
+    shown = window.live.meter.counters.frames_painted_with_overlay
+    qtbot.waitUntil(lambda: len(compared) >= 4, timeout=TIMEOUT)
+    assert window.live.meter.counters.frames_painted_with_overlay > shown  # the main model goes on
+    gaps = [b - a for a, b in itertools.pairwise(compared[1:])]  # [0] came with the load
+    assert all(gap > 0.8 / LIVE_RATE for gap in gaps), gaps
+    with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
+        window.live.actions.stop.trigger()
+
+
+def test_find_similar_lists_the_nearest_and_opens_one(qtbot, main_window, monkeypatch, tmp_path):
+    folder = write_colour_dataset(tmp_path / "pictures", ("red", "blue"), per_class=4)
+    query = folder / "red" / "002.png"
+    wait_result(qtbot, main_window, lambda: main_window.open_paths([query]))
+    controller = main_window.findChild(SimilarController)
+    monkeypatch.setattr(dialogs, "choose_folder", lambda parent, title, directory: folder)
+    with qtbot.waitSignal(controller.results_shown, timeout=TIMEOUT) as blocker:
+        controller.find_action.trigger()
+    results = blocker.args[0]
+    assert (results.indexed, results.computed, len(results.hits)) == (8, 8, 8)
+    assert results.hits[0].path == query.resolve() and results.hits[0].score > 0.999
+    assert all(hit.thumbnail is not None and max(hit.thumbnail.shape) <= 112
+               for hit in results.hits)
+    grid = controller.panel.grid
+    assert grid.count() == 8 and controller.dock.isVisible()
+    qtbot.waitUntil(lambda: not controller.panel.cancel_button.isEnabled(), timeout=TIMEOUT)
+
+    with qtbot.waitSignal(controller.results_shown, timeout=TIMEOUT) as blocker:
+        controller.panel.search_button.click()  # the same folder: the index is reused
+    assert (blocker.args[0].computed, blocker.args[0].reused) == (0, 8)
+
+    item = grid.item(1)
+    name = results.hits[1].path.name
+    rect = grid.visualItemRect(item)
+    wait_result(qtbot, main_window,
+                lambda: qtbot.mouseClick(grid.viewport(), Qt.LeftButton, pos=rect.center()),
+                name=name)
+    assert main_window.collection.current == results.hits[1].path
+    qtbot.waitUntil(lambda: controller.job is None, timeout=TIMEOUT)

@@ -1,0 +1,251 @@
+"""The "Inside the network" panel in the real main window: real worker thread, random models.
+
+Pictures are compared as arrays (the QImage each view paints, read back), never as screenshots.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from PyQt5.QtCore import Qt
+from PyQt5.QtGui import QImage
+from PyQt5.QtWidgets import QDockWidget
+
+from alexnet_gui.core.visualize.drawing import feature_grid, feature_map, overlay
+from alexnet_gui.core.visualize.inside import conv1_weights, kernel_tile
+from alexnet_gui.messages import FileSource, InsideViews
+from alexnet_gui.ui.inside.panel import DOCK_NAME, InsidePanel
+from alexnet_gui.ui.widgets import grid_view
+from alexnet_gui.ui.widgets.qimage import qimage_to_array
+from tests.ui.helpers import TIMEOUT, wait_result, window_with_fake_camera
+
+pytestmark = pytest.mark.integration
+
+
+def painted(view: grid_view.PixelView) -> np.ndarray:
+    """The pixels a view paints, read back from its QImage."""
+    assert view.qimage is not None
+    return qimage_to_array(view.qimage)
+
+
+def wait_views(qtbot, panel: InsidePanel, action: Callable[[], Any],
+               check: Callable[[InsideViews], bool] = lambda _views: True) -> InsideViews:
+    """Run ``action`` and wait until the panel has painted views that pass ``check``."""
+    with qtbot.waitSignal(panel.views_painted, timeout=TIMEOUT, check_params_cb=check) as blocker:
+        action()
+    return blocker.args[0]
+
+
+@pytest.fixture
+def inside(qtbot, main_window, chelsea_png):
+    """The window with the panel shown and chelsea inspected; returns (window, panel, views)."""
+    panel = main_window.findChild(InsidePanel)
+    dock = main_window.findChild(QDockWidget, DOCK_NAME)
+    assert dock.isHidden()  # nobody pays for inspection until the panel is asked for
+    dock.show()
+    views = wait_views(qtbot, panel, lambda: main_window.submit(FileSource(chelsea_png)))
+    return main_window, panel, views
+
+
+def test_hidden_panel_means_no_inspection(qtbot, main_window, chelsea_png, monkeypatch):
+    asked: list[bool] = []
+    submit = main_window.inference.submit
+
+    def spy(source, **options):
+        asked.append(options["inspect"])
+        return submit(source, **options)
+
+    monkeypatch.setattr(main_window.inference, "submit", spy)
+    open_chelsea = lambda: main_window.submit(FileSource(chelsea_png))  # noqa: E731
+    assert wait_result(qtbot, main_window, open_chelsea).views is None
+    dock = main_window.findChild(QDockWidget, DOCK_NAME)
+    assert dock.toggleViewAction() in main_window.actions_.menus["view"].actions()
+    result = wait_result(qtbot, main_window, dock.toggleViewAction().trigger)  # re-run, inspected
+    assert isinstance(result.views, InsideViews)
+    dock.toggleViewAction().trigger()
+    assert wait_result(qtbot, main_window, open_chelsea).views is None
+    assert asked == [False, True, False, False]  # hiding re-runs the picture without views
+
+
+def test_kernels_64_for_torchvision_then_96_for_the_paper(qtbot, inside, cached_loader,
+                                                          state_dict_file, paper_checkpoint_file):
+    window, panel, views = inside
+    tab = panel.kernels
+    assert tab.kernels is views.kernels and tab.kernels.geometry.count == 64
+    assert painted(tab.grid).shape == (8 * 45 - 1, 8 * 45 - 1, 3)  # 8x8 tiles of 44 px
+    np.testing.assert_array_equal(painted(tab.grid), views.kernels.image)
+    assert tab.summary.text() == "64 kernels of 11 × 11 × 3"
+    panel.tabs.setCurrentWidget(tab)
+    x, y = views.kernels.geometry.origin(5)
+    qtbot.mouseMove(tab.grid, tab.grid.widget_pos(x + 20, y + 20).toPoint())
+    assert tab.info.text().startswith("Kernel 5: min ")
+    qtbot.mouseClick(tab.grid, Qt.LeftButton, pos=tab.grid.widget_pos(x + 20, y + 20).toPoint())
+    weights = conv1_weights(cached_loader(state_dict_file, "cpu").model)
+    np.testing.assert_array_equal(painted(tab.enlarged), kernel_tile(weights, 5, scale=4))
+
+    paper = wait_views(qtbot, panel, lambda: window.load_model(paper_checkpoint_file),
+                       lambda v: v.kernels.geometry.count == 96)
+    assert (paper.kernels.geometry.rows, paper.kernels.geometry.cols) == (8, 12)
+    assert painted(tab.grid).shape == (8 * 45 - 1, 12 * 45 - 1, 3)
+    assert tab.summary.text() == "96 kernels of 11 × 11 × 3"
+    assert painted(panel.model_input.view).shape == (227, 227, 3)
+    assert "lrn1" in [panel.features.layer.itemText(i) for i in range(panel.features.layer.count())]
+
+
+def test_feature_grid_is_the_cores_and_follows_the_controls(qtbot, inside):
+    _window, panel, views = inside
+    tab = panel.features
+    panel.tabs.setCurrentWidget(tab)
+    layers = [tab.layer.itemText(i) for i in range(tab.layer.count())]
+    assert layers == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "conv3", "relu3",
+                      "conv4", "relu4", "conv5", "relu5", "pool5"]
+    expected = feature_grid(views.network.activations, "conv1")
+    np.testing.assert_array_equal(painted(tab.grid), expected.image)
+
+    views = wait_views(qtbot, panel, lambda: tab.layer.setCurrentText("relu2"),
+                       lambda v: v.network.layer == "relu2")
+    assert set(views.network.activations) == {"relu2"}
+    expected = feature_grid(views.network.activations, "relu2")
+    np.testing.assert_array_equal(painted(tab.grid), expected.image)
+    assert tab.info.text().startswith("relu2: 192 maps of 27 × 27.")
+
+    def restyle() -> None:
+        tab.colours.setCurrentIndex(tab.colours.findData("gray"))
+        tab.normalisation.setCurrentIndex(tab.normalisation.findData("layer"))
+        tab.sort.setChecked(True)
+
+    views = wait_views(qtbot, panel, restyle, lambda v: v.options.sort_by_mean)
+    expected = feature_grid(views.network.activations, "relu2", sort_by_mean=True,
+                            normalisation="layer", colormap_name="gray")
+    np.testing.assert_array_equal(painted(tab.grid), expected.image)
+
+
+def test_clicking_a_map_enlarges_it_and_overlays_it(qtbot, inside):
+    window, panel, views = inside
+    tab = panel.features
+    panel.tabs.setCurrentWidget(tab)
+    geometry = views.network.features.geometry
+    x, y = geometry.origin(3)
+    where = tab.grid.widget_pos(x + geometry.tile_width / 2, y + geometry.tile_height / 2)
+    channel = views.network.features.order[3]
+    views = wait_views(qtbot, panel,
+                       lambda: qtbot.mouseClick(tab.grid, Qt.LeftButton, pos=where.toPoint()),
+                       lambda v: v.channel is not None)
+    assert (views.channel.layer, views.channel.channel) == ("conv1", channel)
+    activations = views.network.activations
+    np.testing.assert_array_equal(painted(tab.enlarged),
+                                  feature_map(activations, "conv1", channel, scale=4))
+    blended = overlay(views.network.model_input, activations["conv1"][channel], opacity=0.5,
+                      colormap_name="viridis")
+    np.testing.assert_array_equal(painted(tab.overlay), blended)
+
+    assert panel.controller.main_picture is None
+    panel.on_main.setChecked(True)  # the same overlay over the whole picture, in the crop
+    assert panel.controller.main_picture is views.channel.display_overlay
+    assert views.channel.display_overlay.shape == window.result.image.shape
+    assert not np.array_equal(views.channel.display_overlay, window.result.image)
+
+    views = wait_views(qtbot, panel, lambda: panel.opacity.setValue(90),
+                       lambda v: v.options.opacity == 0.9)
+    blended = overlay(views.network.model_input, activations["conv1"][channel], opacity=0.9,
+                      colormap_name="viridis")
+    np.testing.assert_array_equal(painted(tab.overlay), blended)
+    assert panel.controller.main_picture is views.channel.display_overlay
+    panel.on_main.setChecked(False)
+    assert panel.controller.main_picture is None
+
+
+def test_gradcam_for_the_top1_then_another_class(qtbot, inside):
+    _window, panel, views = inside
+    assert views.gradcam is None  # not computed while its tab is hidden
+    tab = panel.gradcam
+    views = wait_views(qtbot, panel, lambda: panel.tabs.setCurrentWidget(tab),
+                       lambda v: v.gradcam is not None)
+    top5 = views.network.prediction.scores[:5]
+    assert views.gradcam.gradcam.class_index == top5[0].index
+    np.testing.assert_array_equal(painted(tab.view), views.gradcam.crop_overlay)
+    assert tab.target.count() == 6  # "top-1" and the five classes
+    assert f"“{top5[0].label}”" in tab.caption.text()
+    first = painted(tab.view)
+
+    views = wait_views(qtbot, panel, lambda: tab.target.setCurrentIndex(3),
+                       lambda v: v.options.class_index == top5[2].index)
+    assert views.gradcam.gradcam.class_index == top5[2].index
+    assert views.gradcam.label == top5[2].label and views.gradcam_fresh
+    assert f"“{top5[2].label}”" in tab.caption.text()
+    assert not np.array_equal(painted(tab.view), first)
+    assert tab.rate.text() == ""  # a still image has no rate
+
+
+def test_model_input_is_the_crop(inside):
+    _window, panel, views = inside
+    np.testing.assert_array_equal(painted(panel.model_input.view), views.network.model_input)
+    assert views.network.model_input.shape == (224, 224, 3)
+    assert panel.model_input.caption.text().startswith("224 × 224 px: short side resized to 256")
+
+
+def test_save_as_png_from_the_context_menu(qtbot, inside, tmp_path, monkeypatch):
+    window, panel, views = inside
+    view = panel.kernels.grid
+    assert view.contextMenuPolicy() == Qt.ActionsContextMenu
+    assert [a.text() for a in view.actions()] == ["Save as PNG…"]
+    suggested: list[Any] = []
+
+    def answer(_parent, proposal):
+        suggested.append(proposal)
+        return tmp_path / "kernels"
+
+    monkeypatch.setattr(grid_view, "ask_png_path", answer)
+    view.save_action.trigger()
+    assert suggested[0].name == "conv1-kernels.png"
+    saved = QImage(str(tmp_path / "kernels.png"))
+    np.testing.assert_array_equal(qimage_to_array(saved), views.kernels.image)
+
+    def refuse(*_args, **_kwargs):  # what a read-only folder does (root ignores chmod)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(grid_view, "ask_png_path", lambda *_: tmp_path / "again.png")
+    panel.model_input.view.save_action.trigger()
+    assert not (tmp_path / "again.png").exists()
+    assert window.messages.isVisible()
+    assert "Cannot write to" in window.messages.text and "Permission denied" in window.messages.text
+
+
+def test_place_tab_and_layer_come_back_next_time(qtbot, inside, make_main_window,
+                                                 settings_store):
+    window, panel, _views = inside
+    wait_views(qtbot, panel, lambda: panel.features.layer.setCurrentText("pool2"),
+               lambda v: v.network.layer == "pool2")
+    panel.tabs.setCurrentWidget(panel.model_input)
+    window.addDockWidget(Qt.LeftDockWidgetArea, window.findChild(QDockWidget, DOCK_NAME))
+    window.close()
+    again = make_main_window(store=settings_store)
+    dock = again.findChild(QDockWidget, DOCK_NAME)
+    assert dock.isVisible() and again.dockWidgetArea(dock) == Qt.LeftDockWidgetArea
+    restored = again.findChild(InsidePanel)
+    assert restored.tabs.currentWidget() is restored.model_input
+    assert restored.options().layer == "pool2"
+    assert not restored.on_main.isEnabled()  # the model input has no overlay to show
+
+
+def test_live_gradcam_says_its_rate_and_leaves_the_stream_alone(qtbot, make_main_window,
+                                                                state_dict_file):
+    window, capture = window_with_fake_camera(qtbot, make_main_window, state_dict_file)
+    panel = window.findChild(InsidePanel)
+    window.findChild(QDockWidget, DOCK_NAME).show()
+    panel.tabs.setCurrentWidget(panel.gradcam)
+    panel.on_main.setChecked(True)
+    window.live.actions.start_camera.trigger()
+    rate = re.compile(r"Grad-CAM (on every|every \d+(st|nd|rd|th)) frame, [\d.]+/s")
+    qtbot.waitUntil(lambda: rate.fullmatch(panel.gradcam.rate.text()) is not None,
+                    timeout=TIMEOUT)
+    assert panel.views.frame and panel.views.gradcam is not None
+    assert panel.controller.main_picture is None  # live frames are never painted over
+    with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
+        window.live.actions.stop.trigger()
