@@ -1,4 +1,4 @@
-"""The GUI application: QApplication, settings, the main window and its workers.
+"""The GUI application and its composition root: the one place that builds every part.
 
 The window is shown first and the model loaded after, in the worker thread: importing torch and
 building a 61M-parameter model takes seconds, and the window should be there at once. Nothing in
@@ -21,25 +21,35 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from PyQt5.QtCore import QObject, QSettings, Qt, QTimer, pyqtSlot
 from PyQt5.QtGui import QIcon
 from PyQt5.QtWidgets import QApplication
 
-from alexnet_gui import APP_NAME, ORG_NAME, __version__
+from alexnet_gui import APP_NAME, ORG_NAME, __version__, excepthook
 from alexnet_gui.excepthook import install_excepthook
 from alexnet_gui.paths import resource_path
 from alexnet_gui.settings import load_settings, open_store
-from alexnet_gui.ui.compare.compare import attach_compare
-from alexnet_gui.ui.compare.similar import attach_similar_panel
-from alexnet_gui.ui.inside.panel import attach_inside_panel
+from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.browse.controller import BrowseController
+from alexnet_gui.ui.compare import compare, similar
+from alexnet_gui.ui.compare.compare import CompareController, ComparePanel
+from alexnet_gui.ui.compare.similar import SimilarController, SimilarPanel
+from alexnet_gui.ui.inside import panel as inside
+from alexnet_gui.ui.inside.controller import InsideController
+from alexnet_gui.ui.inside.panel import InsidePanel
+from alexnet_gui.ui.live.actions import LiveActions
+from alexnet_gui.ui.live.controller import LiveController
 from alexnet_gui.ui.main_window import MainWindow
-from alexnet_gui.ui.training.dialog import attach_training
+from alexnet_gui.ui.model_controller import ModelController
+from alexnet_gui.ui.results import ResultsController
+from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.training.controller import TrainingController
 from alexnet_gui.workers.capture_client import CaptureClient
 from alexnet_gui.workers.inference_client import InferenceClient
 from alexnet_gui.workers.inference_worker import ModelLoader
-from alexnet_gui.workers.inspector import NetworkInspector
 from alexnet_gui.workers.jobs import JobRunner
 from alexnet_gui.workers.similarity_job import SimilarityJob
 from alexnet_gui.workers.training_job import TrainingJob
@@ -65,19 +75,41 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
-def create_main_window(
+@dataclass(eq=False)
+class Gui:
+    """The window, the session and every feature controller: what :func:`build_gui` made."""
+
+    window: MainWindow
+    session: Session
+    browse: BrowseController
+    models: ModelController
+    results: ResultsController
+    live: LiveController
+    inside: InsideController
+    inside_panel: InsidePanel
+    compare: CompareController
+    similar: SimilarController
+    training: TrainingController
+
+    def start(self, *, files: Sequence[str] = (), weights: str | None = None) -> None:
+        """Start the worker (it imports torch), load the model, then open ``files``."""
+        self.session.inference.start()
+        self.live.probe_cameras()  # in the background; the Camera menu lists what it finds
+        self.models.start(weights)
+        if files:
+            self.browse.open_paths([Path(f) for f in files])
+
+
+def build_gui(
     *,
     store: QSettings | None = None,
     loader: ModelLoader | None = None,
     download_url: str | None = None,
     capture: CaptureClient | None = None,
-) -> MainWindow:
-    """The window with its (not yet started) inference client, job runner and camera client.
+) -> Gui:
+    """The one place that builds the window, the session, the workers' clients and the features.
 
-    The "Inside the network" panel is docked here too; its inspector runs in the inference
-    worker, and the panel's options reach it through the inspector's lock-guarded holder. So are
-    training (a dialog running jobs), compare mode (a second inference client, started only when
-    used) and Find Similar (a dock running jobs with a model of their own).
+    Nothing is started: :meth:`Gui.start` starts the worker after the window is shown.
 
     Args:
         store: Where settings live; the user's INI file by default, a temporary one in tests.
@@ -87,22 +119,60 @@ def create_main_window(
             OpenCV: cv2 is imported by its first probe or stream, after the window is shown.
     """
     store = store if store is not None else open_store()
-    inspector = NetworkInspector()
-    inference = InferenceClient(loader=loader)
-    inference.set_inspector(inspector)
-    window = MainWindow(
-        settings=load_settings(store),
-        store=store,
-        inference=inference,
-        jobs=JobRunner(),
-        capture=capture if capture is not None else CaptureClient(),
-        download_url=download_url,
-    )
-    attach_inside_panel(window, inspector.set_options)
-    attach_training(window, TrainingJob)
-    attach_compare(window, functools.partial(InferenceClient, loader=loader))
-    attach_similar_panel(window, SimilarityJob)
-    return window
+    settings = load_settings(store)
+    window = MainWindow()
+    window.restore_layout(settings)  # before the docks below, so they get their saved places
+    session = Session(settings=settings, store=store, inference=InferenceClient(loader=loader),
+                      jobs=JobRunner(), parent=window)
+    menus = window.actions_.menus
+    session.message_posted.connect(window.messages.show_message)
+    session.status_posted.connect(window.show_status)
+    session.title_changed.connect(window.show_title)
+    window.actions_.about.triggered.connect(functools.partial(dialogs.show_about, window))
+    window.actions_.about_qt.triggered.connect(QApplication.aboutQt)
+    models = ModelController(session, actions=window.actions_, predictions=window.predictions,
+                             status=window.status, dialog_parent=window, download_url=download_url)
+    results = ResultsController(session, view=window.view, predictions=window.predictions,
+                                status=window.status)
+    browse = BrowseController(session, actions=window.actions_, batch=window.batch,
+                              dialog_parent=window)
+    window.content_dropped.connect(browse.open_content)
+    live_actions = LiveActions(window, camera_menu=window.add_menu("&Camera"),
+                               file_menu=menus["file"], file_anchor=menus["recent"].menuAction(),
+                               toolbar=window.actions_.toolbar)
+    live = LiveController(session, capture=capture if capture is not None else CaptureClient(),
+                          actions=live_actions, view=window.view,
+                          predictions=window.predictions, status=window.status,
+                          dialog_parent=window)
+    inside_panel = InsidePanel()
+    inside_dock = window.add_dock(inside_panel, "Inside the network",
+                                  object_name=inside.DOCK_NAME, hidden=True)
+    inside_controller = InsideController(session, panel=inside_panel, dock=inside_dock,
+                                         view=window.view)
+    training = TrainingController(session, menu=menus["model"], make_job=TrainingJob,
+                                  dialog_parent=window)
+    compare_panel = ComparePanel()
+    compare_controller = CompareController(
+        session, panel=compare_panel, view=window.view, menu=menus["model"],
+        dock=window.add_dock(compare_panel, "Compare", object_name=compare.DOCK_NAME,
+                             hidden=True),
+        make_client=functools.partial(InferenceClient, loader=loader), dialog_parent=window)
+    similar_panel = SimilarPanel()
+    similar_controller = SimilarController(
+        session, panel=similar_panel, menu=window.add_menu("&Tools"), make_job=SimilarityJob,
+        dock=window.add_dock(similar_panel, "Similar images", object_name=similar.DOCK_NAME,
+                             hidden=True),
+        dialog_parent=window)
+    excepthook.add_reporter(window.messages.show_message)
+
+    def close() -> None:  # the layout first: closing the features may hide docks
+        session.update_settings(**window.layout_state())
+        session.shutdown()
+        excepthook.remove_reporter(window.messages.show_message)
+
+    window.closing.connect(close)
+    return Gui(window, session, browse, models, results, live, inside_controller, inside_panel,
+               compare_controller, similar_controller, training)
 
 
 def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:
@@ -111,15 +181,15 @@ def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:
     level = os.environ.get("ALEXNET_GUI_LOG", "WARNING").upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_application()
-    window = create_main_window()
-    probe = _Probe(window)
-    app.aboutToQuit.connect(window.close)  # Ctrl+C or a session logout still shuts down cleanly
+    gui = build_gui()
+    probe = _Probe(gui)
+    app.aboutToQuit.connect(gui.window.close)  # Ctrl+C or a logout still shut down cleanly
     _quit_on_sigint(app)
-    window.show()
+    gui.window.show()
 
     def start() -> None:
         probe.mark("window_shown")
-        window.start(files=tuple(files), weights=weights)
+        gui.start(files=tuple(files), weights=weights)
 
     QTimer.singleShot(0, start)
     return app.exec_()
@@ -136,16 +206,16 @@ def _quit_on_sigint(app: QApplication) -> None:
 class _Probe(QObject):
     """Timestamps, quit-after and screenshot for benchmarks and docs; idle unless asked."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, gui: Gui) -> None:
+        super().__init__(gui.window)
+        self._window = gui.window
         self._timing = os.environ.get("ALEXNET_GUI_TIMING") == "1"
         self._quit_after = os.environ.get("ALEXNET_GUI_QUIT_AFTER", "")
         self._screenshot = os.environ.get("ALEXNET_GUI_SCREENSHOT", "")
         self._seen: set[str] = set()
-        window.inference.model_loaded.connect(self._on_inference_model_loaded)
-        window.inference.model_failed.connect(self._on_inference_model_failed)
-        window.result_shown.connect(self._on_window_result_shown)
+        gui.session.inference.model_loaded.connect(self._on_inference_model_loaded)
+        gui.session.inference.model_failed.connect(self._on_inference_model_failed)
+        gui.session.result_shown.connect(self._on_session_result_shown)
 
     def mark(self, event: str) -> None:
         if event in self._seen:
@@ -168,7 +238,7 @@ class _Probe(QObject):
         self.mark("model_loaded")
 
     @pyqtSlot(object)
-    def _on_window_result_shown(self, result: object) -> None:
+    def _on_session_result_shown(self, result: object) -> None:
         if getattr(result, "prediction", None) is not None:
             self.mark("first_result")
 

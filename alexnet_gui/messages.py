@@ -15,11 +15,9 @@ import numpy as np
 
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
 
-if TYPE_CHECKING:  # annotations only: core.views imports torch
+if TYPE_CHECKING:  # annotations only: core.visualize.inside imports torch
     from alexnet_gui.core.visualize.inside import GradCamView, KernelGrid, NetworkView
 
-TOPK_CHOICES: tuple[int, ...] = tuple(range(1, 11))
-DEVICE_CHOICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 
 # -- sources: where the pixels of one request come from -------------------------------------
@@ -63,15 +61,17 @@ Source = FileSource | BytesSource | FrameSource
 class ClassifyRequest:
     """Classify one image; ``request_id`` rises with every request, and the newest one wins.
 
-    ``inspect`` asks the worker's inspector (the "Inside the network" panel) for a ``views``
-    payload computed in the worker thread from the same image.
+    ``inspect`` asks the worker for the "Inside the network" views (``ClassifyResult.views``),
+    drawn in the worker thread from the same image with these options; ``None``: no views. The
+    options travel with the request, so a result is always drawn with the options it was asked
+    with, however fast the panel changes them.
     """
 
     request_id: int
     source: Source
     topk: int = 5
     tta: bool = False
-    inspect: bool = False
+    inspect: InspectOptions | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,8 @@ class ClassifyResult:
     """One classified image, ready to paint.
 
     ``prediction`` and ``model`` are ``None`` when no model is loaded yet: the picture is still
-    shown, and ``message`` says why there are no classes. ``views`` is whatever the inspector
-    returned for an ``inspect`` request (kernels, feature maps, Grad-CAM), else ``None``.
+    shown, and ``message`` says why there are no classes. ``views`` is the
+    :class:`InsideViews` of a request with ``inspect`` options, else ``None``.
     """
 
     request_id: int
@@ -112,7 +112,7 @@ class ClassifyResult:
     model: ModelInfo | None
     decode_ms: float = 0.0
     message: str | None = None
-    views: object | None = field(default=None, repr=False)
+    views: InsideViews | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -193,8 +193,8 @@ class BatchFinished:
 class InspectOptions:
     """What the "Inside the network" panel asks the worker's inspector to draw.
 
-    The panel builds a new one for every change in the GUI thread; the inspector reads the latest
-    one in the worker thread. Frozen, so one object can be shared between the threads as it is.
+    The panel builds a new one for every change in the GUI thread and sends it inside each
+    :class:`ClassifyRequest`. Frozen, so one object can be shared between the threads as it is.
     ``channel`` is the clicked feature map of ``layer``; ``class_index`` the class Grad-CAM
     explains (``None``: the top-1); ``gradcam`` is off while the Grad-CAM tab is not shown, so
     the backward pass is paid for only when someone looks at it.
@@ -227,11 +227,11 @@ class InsideViews:
     """The inspector's ``ClassifyResult.views``: every picture of the panel, ready to paint.
 
     ``network`` is a :class:`~alexnet_gui.core.visualize.inside.NetworkView`, ``kernels`` a
-    :class:`~alexnet_gui.core.visualize.inside.KernelGrid` (the same object for every result of one model,
-    so the panel repaints it only when it changes) and ``gradcam`` a
-    :class:`~alexnet_gui.core.visualize.inside.GradCamView` or ``None``. On frames Grad-CAM runs at a
-    capped rate: ``gradcam_fresh`` is ``False`` when the map is the last one computed, blended
-    over this frame. ``layers`` are the names the layer list offers.
+    :class:`~alexnet_gui.core.visualize.inside.KernelGrid` (the same object for every result of
+    one model, so the panel repaints it only when it changes) and ``gradcam`` a
+    :class:`~alexnet_gui.core.visualize.inside.GradCamView` or ``None``. On frames Grad-CAM runs
+    at a capped rate: ``gradcam_fresh`` is ``False`` when the map is the last one computed,
+    blended over this frame. ``layers`` are the names the layer list offers.
     """
 
     options: InspectOptions

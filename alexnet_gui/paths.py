@@ -37,10 +37,22 @@ def models_dir() -> Path:
     return _bundle_root() / "models"
 
 
+def _cache_home() -> Path:
+    """``$XDG_CACHE_HOME`` or ``~/.cache``, read at every call (tests point it elsewhere)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
 def torch_hub_checkpoints_dir() -> Path:
     """``$TORCH_HOME/hub/checkpoints``, computed as torch.hub does, without importing torch."""
     torch_home = os.environ.get("TORCH_HOME")
-    if not torch_home:
-        xdg = os.environ.get("XDG_CACHE_HOME", os.path.join(os.path.expanduser("~"), ".cache"))
-        torch_home = os.path.join(xdg, "torch")
-    return Path(torch_home) / "hub" / "checkpoints"
+    return (Path(torch_home) if torch_home else _cache_home() / "torch") / "hub" / "checkpoints"
+
+
+def engine_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/alexnet-gui/engines``: converted engines, one folder per weights hash."""
+    return _cache_home() / "alexnet-gui" / "engines"
+
+
+def similarity_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/alexnet-gui/similarity``: Find Similar's fc7 index, one file a folder."""
+    return _cache_home() / "alexnet-gui" / "similarity"

@@ -21,13 +21,13 @@ from PyQt5.QtCore import QByteArray, QSettings, QStandardPaths
 
 from alexnet_gui import ORG_NAME
 from alexnet_gui.core.engines.names import ENGINES
+from alexnet_gui.core.inference.devices import DEVICES
 
 log = logging.getLogger(__name__)
 
 #: Bump when a field changes meaning; :func:`load_settings` then migrates older files.
 SCHEMA_VERSION = 1
 SCHEMA_KEY = "schema_version"
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 TOPK_RANGE: tuple[int, int] = (1, 10)
 RECENT_LIMIT = 10
 

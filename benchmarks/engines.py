@@ -38,9 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from alexnet_gui.runtime import prepare_process
-
-prepare_process()  # as the app does, before torch loads
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as alexnet_gui.runtime does, pre-torch
 
 import engines_data
 import torch

@@ -47,7 +47,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PyQt5.QtCore import QEventLoop, Qt, QTimer
 
 if TYPE_CHECKING:
-    from alexnet_gui.ui.main_window import MainWindow
+    from alexnet_gui.app import Gui
 
 STALL_TICK_MS = 5
 _WORKER_THREADS: list[int] = []  # torch's intra-op threads as the inference worker sees them
@@ -151,24 +151,24 @@ def wait_until(condition, timeout_s: float) -> None:
         time.sleep(0.002)
 
 
-def start_window(folder: Path, loader: object, capture: object, *, device: str) -> MainWindow:
+def start_window(folder: Path, loader: object, capture: object, *, device: str) -> Gui:
     """The real main window, shown, looping video, with its model loaded (live and soak runs)."""
-    from alexnet_gui.app import create_main_window
+    from alexnet_gui.app import build_gui
     from alexnet_gui.settings import open_store
 
-    window = create_main_window(store=open_store(folder / "settings.ini"), loader=loader,
+    gui = build_gui(store=open_store(folder / "settings.ini"), loader=loader,
                                 capture=capture)
-    window.update_settings(device=device, loop_video=True)
-    window.resize(1200, 800)
-    window.show()
+    gui.session.update_settings(device=device, loop_video=True)
+    gui.window.resize(1200, 800)
+    gui.window.show()
     loaded: list[object] = []
-    window.inference.model_loaded.connect(loaded.append)
-    window.inference.model_failed.connect(loaded.append)
-    window.start()
+    gui.session.inference.model_loaded.connect(loaded.append)
+    gui.session.inference.model_failed.connect(loaded.append)
+    gui.start()
     wait_until(lambda: bool(loaded), 120)
     if not hasattr(loaded[0], "info"):
         raise SystemExit(f"the model did not load: {loaded[0]}")
-    return window
+    return gui
 
 
 def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
@@ -181,8 +181,8 @@ def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
     app = create_application([sys.argv[0]])
     loader = stub_loader if args.model == "stub" else random_loader
     capture = CaptureClient()
-    window = start_window(folder, loader, capture, device=args.device)
-    live = window.live
+    gui = start_window(folder, loader, capture, device=args.device)
+    live = gui.live
     live.play_video(clip)
     wait_until(lambda: live.meter.counters.frames_painted_with_overlay > 0, 60)
     deadline = time.perf_counter() + args.warmup
@@ -197,7 +197,7 @@ def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
     capture.frame_captured.connect(lambda frame: frames.append(frame.index))
     live.latency_measured.connect(latencies.append)
     capture.fps_measured.connect(rates.append)
-    window.result_shown.connect(
+    gui.session.result_shown.connect(
         lambda result: result.prediction and inference.append(result.prediction.elapsed_ms))
     timer = QTimer()
     timer.setTimerType(Qt.PreciseTimer)
@@ -223,7 +223,7 @@ def run(args: argparse.Namespace, folder: Path) -> tuple[LiveStats, str]:
     timer.stop()
     rss_end = rss_mb()
     after = LiveCountersSnapshot.of(live.meter.counters)
-    window.close()  # stops and joins the capture, probe and inference threads
+    gui.window.close()  # stops and joins the capture, probe and inference threads
     QApplication.processEvents()
 
     gaps = np.diff(np.asarray(ticks)) * 1000.0 if len(ticks) > 1 else np.asarray([np.nan])

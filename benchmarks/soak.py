@@ -152,7 +152,7 @@ def run(args: argparse.Namespace, folder: Path) -> SoakReport:
     factory = (lambda target, api: GatedCapture(target, api, gate)) if args.fast else None
     capture = CaptureClient(capture_factory=factory, probe=lambda in_use: [])
     loader = live.stub_loader if args.model == "stub" else live.random_loader
-    window = live.start_window(folder, loader, capture, device=args.device)
+    gui = live.start_window(folder, loader, capture, device=args.device)
 
     delivered = [0]
     results = [0]
@@ -179,20 +179,20 @@ def run(args: argparse.Namespace, folder: Path) -> SoakReport:
             QTimer.singleShot(0, loop.quit)
 
     capture.frame_captured.connect(on_frame)
-    window.result_shown.connect(lambda result: results.__setitem__(0, results[0] + 1))
+    gui.session.result_shown.connect(lambda result: results.__setitem__(0, results[0] + 1))
     deadline = QTimer()
     deadline.setSingleShot(True)
     deadline.timeout.connect(loop.quit)
     deadline.start(int(args.max_seconds * 1000))
-    window.live.play_video(clip)
+    gui.live.play_video(clip)
     loop.exec_()
     elapsed = time.perf_counter() - started
     gc.collect()
     rss_end, threads_end = live.rss_mb(), thread_count()
     dropped = capture._worker.dropped_frames if capture._worker is not None else 0
-    stale = window.inference.stale_dropped
-    messages = window.messages.count
-    window.close()  # stops and joins the capture, probe and inference threads
+    stale = gui.session.inference.stale_dropped
+    messages = gui.window.messages.count
+    gui.window.close()  # stops and joins the capture, probe and inference threads
     app.processEvents()
     gc.collect()
     if delivered[0] < args.frames:

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing the package
 
 from alexnet_gui.core.errors import UserFacingError  # noqa: E402
+from alexnet_gui.core.inference.devices import DEVICES  # noqa: E402
 from alexnet_gui.core.training.loop import TrainConfig, TrainProgress, train  # noqa: E402
 
 TARGET_ACCURACY = 0.91
@@ -56,7 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--augment", choices=("crop", "resized-crop", "none"), default="none")
     parser.add_argument("--lighting", type=float, default=0.0)
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=False)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(

@@ -38,6 +38,11 @@ def _classifier(arch: str, device: str) -> Classifier:
     return Classifier(LoadedModel(build_model(arch), spec), device=device)
 
 
+def _activations(clf: Classifier, picture: Image.Image, layers: tuple[str, ...]) -> dict:
+    """Each layer's raw output, kept by look_inside (one pass per layer, before the timing)."""
+    return {ly: look_inside(clf, picture, layer=ly, gradcam=False).activations[ly] for ly in layers}
+
+
 def _shape(array: np.ndarray) -> str:
     return "x".join(str(n) for n in array.shape)
 
@@ -52,9 +57,10 @@ def main() -> None:
     display = np.asarray(picture)
     tv = _classifier("torchvision", args.device)
     paper = _classifier("paper", args.device)
-    acts = tv.inspect(picture).activations
-    paper_acts = paper.inspect(picture).activations
-    crop = tv.inspect(picture, layers=()).model_input
+    layers = ("conv1", "relu1", "pool1", "conv2", "conv3", "relu5", "pool5", "fc6", "fc8")
+    acts = _activations(tv, picture, layers)
+    paper_acts = _activations(paper, picture, ("lrn1",))
+    crop = look_inside(tv, picture, layer=None, gradcam=False).model_input
     rows: list[tuple[str, str, Callable[[], object]]] = []
 
     def add(name: str, detail: str, fn: Callable[[], object]) -> None:
@@ -63,7 +69,7 @@ def main() -> None:
     for name, clf in (("kernel grid, torchvision", tv), ("kernel grid, paper", paper)):
         weights = conv1_weights(clf.model)
         add(name, f"{_shape(weights)} x4", lambda w=weights: kernel_grid(w, scale=4))
-    for layer in ("conv1", "relu1", "pool1", "conv2", "conv3", "relu5", "pool5", "fc6", "fc8"):
+    for layer in layers:
         add(f"feature grid {layer}", _shape(acts[layer]), lambda ly=layer: feature_grid(acts, ly))
     add("feature grid lrn1 (paper)", _shape(paper_acts["lrn1"]),
         lambda: feature_grid(paper_acts, "lrn1"))  # fmt: skip

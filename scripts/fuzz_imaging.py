@@ -3,7 +3,7 @@
 Every file, paste and drop reaches Pillow through :func:`image_from_bytes` or :func:`load_image`,
 and the app promises one readable message per bad input. atheris (libFuzzer for Python) mutates a
 seed corpus of small valid images in every format Pillow writes, with coverage feedback from
-Pillow's Python plugins and from ``alexnet_gui.core.imaging.decode``. A finding is an exception that is
+Pillow's Python plugins and from ``core.imaging.decode``. A finding is an exception that is
 not :class:`ImageLoadError`, or a "successful" decode that is not an RGB image of at least 1x1.
 Findings are collected (one per exception type and place), not fatal, so one run can report
 several; each is saved with the input that caused it.

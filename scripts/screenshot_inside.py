@@ -26,7 +26,7 @@ from PyQt5.QtCore import QPoint, Qt, QTimer  # noqa: E402
 from PyQt5.QtTest import QTest  # noqa: E402
 from PyQt5.QtWidgets import QDockWidget  # noqa: E402
 
-from alexnet_gui.app import create_application, create_main_window  # noqa: E402
+from alexnet_gui.app import build_gui, create_application  # noqa: E402
 from alexnet_gui.settings import open_store  # noqa: E402
 from alexnet_gui.ui.inside.panel import DOCK_NAME, InsidePanel  # noqa: E402
 
@@ -43,16 +43,16 @@ def main() -> int:
     args = parser.parse_args()
     app = create_application()
     with tempfile.TemporaryDirectory() as folder:
-        window = create_main_window(store=open_store(Path(folder) / "settings.ini"))
+        gui = build_gui(store=open_store(Path(folder) / "settings.ini"))
         width, height = (int(v) for v in args.size.split("x"))
-        window.resize(width, height)
-        window.show()
-        dock = window.findChild(QDockWidget, DOCK_NAME)
-        panel = window.findChild(InsidePanel)
+        gui.window.resize(width, height)
+        gui.window.show()
+        dock = gui.window.findChild(QDockWidget, DOCK_NAME)
+        panel = gui.window.findChild(InsidePanel)
         dock.show()
-        window.resizeDocks([dock], [620], Qt.Horizontal)
-        window.resizeDocks([window.folder_dock], [1], Qt.Vertical)
-        window.folder_dock.hide()
+        gui.window.resizeDocks([dock], [620], Qt.Horizontal)
+        gui.window.resizeDocks([gui.window.folder_dock], [1], Qt.Vertical)
+        gui.window.folder_dock.hide()
         tabs = {"kernels": panel.kernels, "features": panel.features, "gradcam": panel.gradcam,
                 "input": panel.model_input}
         panel.tabs.setCurrentWidget(tabs[args.tab])
@@ -84,14 +84,14 @@ def main() -> int:
             if state["saved"]:
                 return
             state["saved"] = True
-            ok = window.grab().save(str(args.out), "PNG")
+            ok = gui.window.grab().save(str(args.out), "PNG")
             print(("saved " if ok else "could not save ") + str(args.out))
             state["code"] = 0 if ok else 1
-            window.close()
+            gui.window.close()
 
         panel.views_painted.connect(on_painted)
-        window.start(files=[str(args.image)], weights=str(args.weights))
-        QTimer.singleShot(120_000, window.close)  # never hang a CI job
+        gui.start(files=[str(args.image)], weights=str(args.weights))
+        QTimer.singleShot(120_000, gui.window.close)  # never hang a CI job
         app.exec_()
     return state["code"]
 

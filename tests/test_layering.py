@@ -21,8 +21,7 @@ HEAVY = ("torch", "torchvision", "cv2")
 QT = ("PyQt5", "PyQt6", "PySide2", "PySide6")
 #: What the app imports at start-up from the workers package; torch must come later.
 STARTUP_WORKERS = ("capture_client.py", "folder_batch.py", "inference_client.py",
-                   "inference_worker.py", "inspector.py", "jobs.py", "similarity_job.py",
-                   "training_job.py")
+                   "inference_worker.py", "jobs.py", "similarity_job.py", "training_job.py")
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -114,7 +113,8 @@ def test_ui_never_imports_torch_cv2_or_the_workers(path):
 
 def test_the_heavy_core_modules_are_recognised():
     heavy = heavy_core_modules()
-    assert {"alexnet_gui.core.inference.classifier", "alexnet_gui.core.models.weights"} <= set(heavy)
+    assert {"alexnet_gui.core.inference.classifier",
+            "alexnet_gui.core.models.weights"} <= set(heavy)
     assert "alexnet_gui.core.results" not in heavy and "alexnet_gui.core.errors" not in heavy
 
 
@@ -136,15 +136,15 @@ def test_window_shown_without_torch(tmp_path):
     code = """
 import sys
 import alexnet_gui.cli
-from alexnet_gui.app import create_application, create_main_window
+from alexnet_gui.app import build_gui, create_application
 from alexnet_gui.settings import open_store
 app = create_application()
-window = create_main_window(store=open_store(sys.argv[1]))
-window.show()
+gui = build_gui(store=open_store(sys.argv[1]))
+gui.window.show()
 app.processEvents()
-window.paste()
+gui.browse.paste()
 print("LOADED", sorted(m for m in ("torch", "torchvision", "cv2") if m in sys.modules))
-window.close()
+gui.window.close()
 """
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "s.ini")], env=env,

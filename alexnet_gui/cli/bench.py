@@ -10,6 +10,7 @@ import json
 import sys
 
 from alexnet_gui.cli.train import non_negative_int, positive_int
+from alexnet_gui.core.inference.devices import DEVICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--no-lrn", action="store_true", help="replace LRN with Identity (paper architecture)"
     )
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--iterations", type=positive_int, default=10, metavar="N")
     parser.add_argument("--warmup", type=non_negative_int, default=2, metavar="N")
     parser.add_argument("--forward-only", action="store_true", help="skip forward+backward")

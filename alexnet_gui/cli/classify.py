@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from alexnet_gui.core.engines.names import ENGINES
+from alexnet_gui.core.inference.devices import DEVICES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--weights", metavar="FILE", help="state_dict or alexnet-gui checkpoint")
     parser.add_argument("--topk", type=_topk, default=5, metavar="K", help="classes per image")
     parser.add_argument("--tta", action="store_true", help="average the ten crops of TenCrop")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument(
         "--engine", choices=ENGINES, default="auto", help="auto: the fastest that keeps quality"
     )
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     while message := classifier.engine.take_message():
         print(f"alexnet-gui classify: {message}", file=sys.stderr)
     # In input order, 32 files per forward pass; each answer is printed as its batch is done.
-    answers = classify_paths(classifier, images, topk=args.topk, tta=args.tta)
+    # The window's folder table goes the same way: the same reasons, the same GPU fallback.
+    answers = classify_paths(classifier, images, topk=args.topk, tta=args.tta, on_note=_print_note)
     entries: list[dict[str, Any]] = []
     for path, problem in inputs:
         if problem is None:
@@ -93,6 +95,11 @@ def _inputs(paths: list[str], find_images: Any) -> list[tuple[Path, str | None]]
         else:
             result.append((path, None))
     return result
+
+
+def _print_note(note: str) -> None:
+    """The GPU ran out of memory: the rest of the files are classified on the CPU."""
+    print(f"alexnet-gui classify: {note}", file=sys.stderr)
 
 
 def _print_prediction(path: Path, entry: dict[str, Any]) -> None:

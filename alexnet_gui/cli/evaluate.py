@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alexnet_gui.cli.train import non_negative_int, positive_int
+from alexnet_gui.core.inference.devices import DEVICES
 
 if TYPE_CHECKING:
     from alexnet_gui.core.training.evaluation import EvaluationReport
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N")
     parser.add_argument("--workers", type=non_negative_int, default=0, metavar="N")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.set_defaults(run=run)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from alexnet_gui.core.inference.devices import DEVICES
+
 if TYPE_CHECKING:
     from alexnet_gui.core.training.loop import TrainProgress
 
@@ -104,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--amp", action="store_true", help="mixed precision (bfloat16; faster on recent hardware)"
     )
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument(
         "--resume",
         action="store_true",

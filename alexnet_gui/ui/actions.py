@@ -12,7 +12,9 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QStyle, QToolBar
 
-from alexnet_gui.settings import DEVICES, ENGINES, TOPK_RANGE
+from alexnet_gui.core.engines.names import ENGINES
+from alexnet_gui.core.inference.devices import DEVICES
+from alexnet_gui.settings import TOPK_RANGE
 
 DEVICE_LABELS = {"auto": "&Auto (CUDA if available)", "cpu": "&CPU", "cuda": "C&UDA"}
 ENGINE_LABELS = {"auto": "&Auto (fastest that keeps quality)", "pytorch": "&PyTorch (reference)",

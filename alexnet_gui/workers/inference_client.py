@@ -17,17 +17,13 @@ from alexnet_gui.messages import (
     BatchStarted,
     ClassifyRequest,
     ClassifyResult,
+    InspectOptions,
     ModelRequest,
     RequestFailure,
     Source,
 )
 from alexnet_gui.workers.folder_batch import BatchControl
-from alexnet_gui.workers.inference_worker import (
-    InferenceWorker,
-    Inspector,
-    ModelLoader,
-    PendingSlot,
-)
+from alexnet_gui.workers.inference_worker import InferenceWorker, ModelLoader, PendingSlot
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +110,13 @@ class InferenceClient(QObject):
     def set_engine(self, engine: str) -> None:
         self._engine_requested.emit(engine)
 
-    def set_inspector(self, inspector: Inspector | None) -> None:
-        """Install the function that computes ``ClassifyResult.views`` for ``inspect`` requests."""
-        self._worker.inspector = inspector
-
     def submit(self, source: Source, *, topk: int = 5, tta: bool = False,
-               inspect: bool = False) -> int:
-        """Queue one image, replacing any request still waiting; returns its request id."""
+               inspect: InspectOptions | None = None) -> int:
+        """Queue one image, replacing any request still waiting; returns its request id.
+
+        ``inspect`` asks for the "Inside the network" views drawn with these options (``None``:
+        none); they travel with the request, so its result is drawn with them and no others.
+        """
         self._last_id += 1
         self.pending.put(ClassifyRequest(self._last_id, source, topk, tta, inspect))
         self._woken.emit()

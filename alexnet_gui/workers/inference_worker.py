@@ -32,6 +32,7 @@ from alexnet_gui.messages import (
     ClassifyResult,
     FileSource,
     FrameSource,
+    InsideViews,
     ModelFailure,
     ModelRequest,
     ModelStatus,
@@ -39,20 +40,19 @@ from alexnet_gui.messages import (
     RuntimeInfo,
     Source,
 )
-from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
+from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch, RecentAnswer
 
 if TYPE_CHECKING:  # for annotations only: importing them costs torch
     from PIL.Image import Image
 
     from alexnet_gui.core.inference.classifier import Classifier
     from alexnet_gui.core.results import Prediction
+    from alexnet_gui.core.visualize.inspector import NetworkInspector
 
 log = logging.getLogger(__name__)
 
 #: ``(weights or None for ImageNet, device) -> Classifier``; tests inject a caching one.
 ModelLoader = Callable[[Path | None, str], "Classifier"]
-#: ``(classifier, image, request) -> (prediction, views)``, run in the worker thread.
-Inspector = Callable[["Classifier", "Image", ClassifyRequest], tuple["Prediction", object]]
 
 
 def load_classifier(weights: Path | None, device: str) -> Classifier:
@@ -160,8 +160,11 @@ class InferenceWorker(QObject):
         self._weights: Path | None = None
         self._runtime: RuntimeInfo | None = None
         self._batch: FolderBatch | None = None
-        self.inspector: Inspector | None = None
+        self._inspector: NetworkInspector | None = None  # made by the first inspect request
         self._chunk_scheduled.connect(self._on_self_chunk_scheduled, Qt.QueuedConnection)
+        #: A file opened alone is also a one-row batch: its row reuses the single answer.
+        self._recent = RecentAnswer()
+        self.prediction_ready.connect(self._remember_answer, Qt.DirectConnection)
 
     @property
     def classifier(self) -> Classifier | None:
@@ -266,10 +269,18 @@ class InferenceWorker(QObject):
             )
             return
         classifier = self._classifier
+        options = request.inspect
+        if options is not None and self._inspector is None:
+            from alexnet_gui.core.visualize.inspector import NetworkInspector
 
-        def forward() -> tuple[Prediction, object]:
-            if request.inspect and self.inspector is not None:
-                return self.inspector(classifier, image, request)
+            self._inspector = NetworkInspector()  # keeps conv1's grid and the last Grad-CAM
+        inspector = self._inspector
+
+        def forward() -> tuple[Prediction, InsideViews | None]:
+            if options is not None and inspector is not None:  # drawn with this request's options
+                return inspector.look(classifier, image, options, topk=request.topk,
+                                      tta=request.tta, frame=isinstance(source, FrameSource),
+                                      display=display)
             # A camera frame's array takes the engines' fast pre-processing path.
             frame = isinstance(source, FrameSource) and display.shape[1] == image.width
             return classifier.classify(
@@ -322,7 +333,8 @@ class InferenceWorker(QObject):
         batch = self._batch
         if batch is None:
             return False
-        for item in batch.step(self._classifier, interrupted=self._pending.waiting):
+        steps = batch.step(self._classifier, interrupted=self._pending.waiting, known=self._recent)
+        for item in steps:
             self.batch_item_ready.emit(item)
         if batch.note is not None:  # the batch fell back to the CPU after running out of memory
             self.device_changed.emit(ModelStatus(self._classifier.info, self._weights,
@@ -336,6 +348,13 @@ class InferenceWorker(QObject):
     def _end_batch(self, summary: BatchFinished) -> None:
         self._batch = None
         self.batch_finished.emit(summary)
+
+    def _remember_answer(self, result: ClassifyResult) -> None:
+        """Keep the top-1 of a single file (emitted in this thread, so called directly)."""
+        classifier = self._classifier
+        if result.path is not None and result.prediction is not None and classifier is not None:
+            self._recent.remember(result.path, classifier, result.prediction.tta,
+                                  result.prediction.top1)
 
     # -- slots --------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """One-off background jobs, each on its own thread: the weights download, training, Find Similar.
 
-:class:`Job` is the base of tasks that need no shared model: each runs on a fresh QThread, is cancelled cooperatively, and reports through signals. :class:`JobRunner`
-keeps them alive while they run and stops and joins them all at shutdown.
+:class:`Job` is the base of tasks that need no shared model: each runs on a fresh QThread, is
+cancelled cooperatively, and reports through signals. :class:`JobRunner` keeps them alive while
+they run and stops and joins them all at shutdown.
 """
 
 from __future__ import annotations

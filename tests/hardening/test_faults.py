@@ -173,32 +173,33 @@ def test_training_onto_a_full_disk_is_one_line_and_leaves_nothing(
 
 @pytest.mark.integration
 def test_export_and_snapshot_onto_a_full_disk_show_a_message(
-    qtbot, qthread_guard, make_main_window, state_dict_file, monkeypatch, tmp_path, chelsea_png
+    qtbot, qthread_guard, make_gui, state_dict_file, monkeypatch, tmp_path, chelsea_png
 ) -> None:
     capture = CaptureClient(capture_factory=lambda target, api: FakeCamera(target, api, fps=60),
                             probe=lambda in_use: [0])
-    window = make_main_window(capture=capture)
-    with qtbot.waitSignal(window.inference.model_loaded, timeout=TIMEOUT), \
+    gui = make_gui(capture=capture)
+    with qtbot.waitSignal(gui.session.inference.model_loaded, timeout=TIMEOUT),\
             qtbot.waitSignal(capture.cameras_found, timeout=TIMEOUT):
-        window.start(weights=str(state_dict_file))
-    wait_result(qtbot, window, lambda: window.open_paths([chelsea_png]), name="chelsea.png")
+        gui.start(weights=str(state_dict_file))
+    wait_result(qtbot, gui, lambda: gui.browse.open_paths([chelsea_png]), name="chelsea.png")
     folder = tmp_path / "out"
     folder.mkdir()
     monkeypatch.setattr(dialogs, "save_result", lambda *_a: folder / "chelsea-alexnet.png")
     monkeypatch.setattr(dialogs, "choose_snapshot_folder", lambda *_a: folder)
     with pytest.MonkeyPatch.context() as disk:
         full_disk(disk, 0)
-        window.actions_.export_result.trigger()
-        assert window.messages.text.startswith(f"Cannot write to {folder}: {NO_SPACE}")
-        window.live.actions.start_camera.trigger()
-        qtbot.waitUntil(lambda: window.live.meter.counters.frames_shown >= 2, timeout=TIMEOUT)
-        window.live.actions.snapshot.trigger()
-        assert window.messages.count == 2 and window.messages.text.startswith("Cannot write to")
+        gui.window.actions_.export_result.trigger()
+        assert gui.window.messages.text.startswith(f"Cannot write to {folder}: {NO_SPACE}")
+        gui.live.actions.start_camera.trigger()
+        qtbot.waitUntil(lambda: gui.live.meter.counters.frames_shown >= 2, timeout=TIMEOUT)
+        gui.live.actions.snapshot.trigger()
+        messages = gui.window.messages
+        assert messages.count == 2 and messages.text.startswith("Cannot write to")
         assert list(folder.iterdir()) == []
     with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
-        window.live.actions.stop.trigger()
-    window.live.actions.snapshot.trigger()  # space again: the same commands now work
-    window.actions_.export_result.trigger()
+        gui.live.actions.stop.trigger()
+    gui.live.actions.snapshot.trigger()  # space again: the same commands now work
+    gui.window.actions_.export_result.trigger()
     assert len(list(folder.glob("*.png"))) == 2 and len(list(folder.glob("*.json"))) == 2
 
 

@@ -43,103 +43,104 @@ def visible_dialogs() -> list[str]:
             if isinstance(w, QDialog) and w.isVisible()]
 
 
-def assert_window_still_works(qtbot, window, image: Path) -> None:
-    assert window.isVisible() and window.inference.thread.isRunning()
-    result = wait_result(qtbot, window, lambda: window.open_paths([image]), name=image.name)
+def assert_window_still_works(qtbot, gui, image: Path) -> None:
+    assert gui.window.isVisible() and gui.session.inference.thread.isRunning()
+    result = wait_result(qtbot, gui, lambda: gui.browse.open_paths([image]), name=image.name)
     assert result.model.name == "alexnet-random.pth"
 
 
-def test_dropping_the_whole_hostile_corpus(qtbot, main_window, hostile_drop: Corpus,
+def test_dropping_the_whole_hostile_corpus(qtbot, gui, hostile_drop: Corpus,
                                            modal_dialogs, chelsea_png) -> None:
     """A hundred-odd files, copies and oddities included: all listed, the good ones classified,
     one message per bad file in the strip, no dialog."""
-    window = main_window
+    gui = gui
     total = len(hostile_drop.good) + len(hostile_drop.bad)
     assert total >= 100
-    with qtbot.waitSignal(window.inference.batch_finished, timeout=120_000) as finished:
-        assert drop(window, url_mime(hostile_drop.dropped))
+    with qtbot.waitSignal(gui.session.inference.batch_finished, timeout=120_000) as finished:
+        assert drop(gui, url_mime(hostile_drop.dropped))
     summary = finished.args[0]
     assert (summary.total, summary.done, summary.failed) == (total, total, len(hostile_drop.bad))
-    rows = {Path(row[0]): row for row in window.batch.csv_rows()[1:]}
+    rows = {Path(row[0]): row for row in gui.window.batch.csv_rows()[1:]}
     assert sorted(rows) == sorted(hostile_drop.good + hostile_drop.bad)
     for path in hostile_drop.good:
         assert rows[path][1] and not rows[path][5], rows[path]
     for path in hostile_drop.bad:
         assert not rows[path][1] and rows[path][5] and "\n" not in rows[path][5], rows[path]
-    qtbot.waitUntil(lambda: window.result is not None, timeout=TIMEOUT)  # the first, a good one
-    assert window.messages.isVisible() and window.messages.count == len(hostile_drop.bad)
-    assert "Unexpected" not in window.messages.toolTip()
+    # the first, a good one
+    qtbot.waitUntil(lambda: gui.session.result is not None, timeout=TIMEOUT)
+    assert gui.window.messages.isVisible() and gui.window.messages.count == len(hostile_drop.bad)
+    assert "Unexpected" not in gui.window.messages.toolTip()
     assert modal_dialogs == [] and visible_dialogs() == []
-    assert_window_still_works(qtbot, window, chelsea_png)
+    assert_window_still_works(qtbot, gui, chelsea_png)
 
 
 def test_hostile_weights_from_the_model_menu_keep_the_current_model(
-    qtbot, main_window, monkeypatch, hostile_checkpoints: tuple[list[HostileCheckpoint], Path],
+    qtbot, gui, monkeypatch, hostile_checkpoints: tuple[list[HostileCheckpoint], Path],
     modal_dialogs, chelsea_png, state_dict_file,
 ) -> None:
     checkpoints, marker = hostile_checkpoints
-    window = main_window
-    before = window.status.model.text()
+    gui = gui
+    before = gui.window.status.model.text()
     for checkpoint in checkpoints:
         monkeypatch.setattr(dialogs, "open_weights", lambda *_a, path=checkpoint.path: path)
-        with qtbot.waitSignal(window.inference.model_failed, timeout=TIMEOUT) as failed:
-            window.actions_.open_weights.trigger()
+        with qtbot.waitSignal(gui.session.inference.model_failed, timeout=TIMEOUT) as failed:
+            gui.window.actions_.open_weights.trigger()
         message = failed.args[0].message
         assert checkpoint.expect in message and "\n" not in message, message
-        assert window.messages.text.startswith(message)
-        assert window.status.model.text() == before, checkpoint.path.name
+        assert gui.window.messages.text.startswith(message)
+        assert gui.window.status.model.text() == before, checkpoint.path.name
     assert not marker.exists(), "a checkpoint ran code"
-    assert window.settings.last_model == str(state_dict_file)
-    assert window.download_dialog is None
+    assert gui.session.settings.last_model == str(state_dict_file)
+    assert gui.models.download_dialog is None
     assert modal_dialogs == [] and visible_dialogs() == []
-    assert_window_still_works(qtbot, window, chelsea_png)
+    assert_window_still_works(qtbot, gui, chelsea_png)
 
 
 @pytest.fixture
-def video_window(qtbot, make_main_window, state_dict_file):
+def video_window(qtbot, make_gui, state_dict_file):
     """A started window whose camera probe finds nothing (videos only)."""
     capture = CaptureClient(probe=lambda in_use: [])
-    window = make_main_window(capture=capture)
-    with qtbot.waitSignal(window.inference.model_loaded, timeout=TIMEOUT), \
+    gui = make_gui(capture=capture)
+    with qtbot.waitSignal(gui.session.inference.model_loaded, timeout=TIMEOUT),\
             qtbot.waitSignal(capture.cameras_found, timeout=TIMEOUT):
-        window.start(weights=str(state_dict_file))
-    return window, capture
+        gui.start(weights=str(state_dict_file))
+    return gui, capture
 
 
 def test_videos_that_cannot_play_give_a_message_and_start_nothing(
     qtbot, video_window, monkeypatch, hostile_videos: list[Path], video_file, modal_dialogs,
     chelsea_png,
 ) -> None:
-    window, capture = video_window
+    gui, capture = video_window
     started: list[object] = []
     capture.stream_started.connect(started.append)
     for video in hostile_videos:
         monkeypatch.setattr(dialogs, "open_video", lambda *_a, path=video: path)
         with qtbot.waitSignal(capture.stream_failed, timeout=TIMEOUT) as failed:
-            window.live.actions.open_video.trigger()
+            gui.live.actions.open_video.trigger()
         message = failed.args[0]
         assert message.startswith(video.name) and "\n" not in message, message
-        assert window.messages.text.startswith(message)
-        assert not capture.is_running() and not window.live.actions.stop.isEnabled()
-    assert started == [] and not window.live.showing
+        assert gui.window.messages.text.startswith(message)
+        assert not capture.is_running() and not gui.live.actions.stop.isEnabled()
+    assert started == [] and not gui.live.showing
     assert modal_dialogs == [] and visible_dialogs() == []
     monkeypatch.setattr(dialogs, "open_video", lambda *_a: video_file)
     with qtbot.waitSignal(capture.stream_started, timeout=TIMEOUT):
-        window.live.actions.open_video.trigger()  # a good video still plays afterwards
+        gui.live.actions.open_video.trigger()  # a good video still plays afterwards
     with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
-        window.live.actions.stop.trigger()
-    assert_window_still_works(qtbot, window, chelsea_png)
+        gui.live.actions.stop.trigger()
+    assert_window_still_works(qtbot, gui, chelsea_png)
 
 
 def test_a_video_damaged_halfway_stops_with_a_message(qtbot, video_window, monkeypatch,
                                                       half_video_file, modal_dialogs) -> None:
-    window, capture = video_window
+    gui, capture = video_window
     monkeypatch.setattr(dialogs, "open_video", lambda *_a: half_video_file)
-    if window.live.actions.loop.isChecked():
-        window.live.actions.loop.trigger()
+    if gui.live.actions.loop.isChecked():
+        gui.live.actions.loop.trigger()
     with qtbot.waitSignal(capture.stream_failed, timeout=TIMEOUT) as failed:
-        window.live.actions.open_video.trigger()
+        gui.live.actions.open_video.trigger()
     assert failed.args[0].startswith("half.avi: the video is damaged after frame")
-    assert window.live.meter.counters.frames_shown >= 1 and window.view.has_image
-    assert window.messages.text.startswith(failed.args[0])
+    assert gui.live.meter.counters.frames_shown >= 1 and gui.window.view.has_image
+    assert gui.window.messages.text.startswith(failed.args[0])
     assert modal_dialogs == [] and visible_dialogs() == []

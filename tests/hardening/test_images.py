@@ -21,7 +21,7 @@ from alexnet_gui.core.imaging.preprocess import (
     eval_transform,
     tencrop_transform,
 )
-from alexnet_gui.core.models.spec import Preprocessing
+from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
 from alexnet_gui.core.training.augment import train_transform
 from tests.fixtures.hostile import Corpus, dds_unknown_pixel_format
@@ -102,31 +102,32 @@ def test_ordinary_images_are_not_cropped_before_the_resize() -> None:
 
 
 class _FakeClassifier:
-    """Just enough of a Classifier for FolderBatch: a name and a top-1 per image."""
+    """Just enough of a Classifier for FolderBatch: a name, a spec and a top-1 per image."""
 
     info = ModelInfo("fake", "torchvision", 1, "tests", 224, "cpu")
+    spec = WeightsSpec("fake", "torchvision", ("thing",), Preprocessing(), "tests")
 
-    def classify_batch(self, images, *, topk: int, tta: bool) -> list[Prediction]:
+    def classify_prepared(self, batch, *, topk: int, tta: bool, started=None) -> list[Prediction]:
         score = (ClassScore(1, 0, "thing", 1.0),)
-        return [Prediction(score, 1.0, "cpu", "fake", tta) for _ in images]
+        return [Prediction(score, 1.0, "cpu", "fake", tta) for _ in range(len(batch))]
 
 
 def test_a_decoder_bug_costs_one_row_not_the_folder(hostile_images: Corpus, monkeypatch) -> None:
     """An exception that is not ImageLoadError (a Pillow bug the fuzzer has not met yet) must
     not end the batch: the worker would never report it finished."""
-    from alexnet_gui.core.imaging import decode as imaging
+    from alexnet_gui.core.inference import folder
     from alexnet_gui.messages import BatchRequest
     from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
 
     victim = hostile_images.good[0]
-    real_load = imaging.load_image
+    real_decode = folder.file_tensor  # the decoder the folder table and the CLI share
 
-    def buggy_load(path):
+    def buggy_decode(path, pre):
         if Path(path) == victim:
             raise KeyError("a bug inside a decoder")
-        return real_load(path)
+        return real_decode(path, pre)
 
-    monkeypatch.setattr(imaging, "load_image", buggy_load)
+    monkeypatch.setattr(folder, "file_tensor", buggy_decode)
     control = BatchControl()
     control.want(1)
     batch = FolderBatch(BatchRequest(1, (hostile_images.root,), False), control)

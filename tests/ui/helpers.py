@@ -13,21 +13,21 @@ from PyQt5.QtWidgets import QApplication
 TIMEOUT = 30_000
 
 
-def window_with_fake_camera(qtbot, make_main_window, weights: Path):
+def window_with_fake_camera(qtbot, make_gui, weights: Path):
     """A main window whose camera 0 is a FakeCamera, its model loaded and the camera probed."""
     from alexnet_gui.workers.capture_client import CaptureClient
     from tests.fixtures.video import FakeCamera
 
     capture = CaptureClient(capture_factory=lambda target, api: FakeCamera(target, api),
                             probe=lambda in_use: [0])
-    window = make_main_window(capture=capture)
-    with qtbot.waitSignal(window.inference.model_loaded, timeout=TIMEOUT), \
+    gui = make_gui(capture=capture)
+    with qtbot.waitSignal(gui.session.inference.model_loaded, timeout=TIMEOUT), \
             qtbot.waitSignal(capture.cameras_found, timeout=TIMEOUT):
-        window.start(weights=str(weights))
-    return window, capture
+        gui.start(weights=str(weights))
+    return gui, capture
 
 
-def wait_result(qtbot, window, action: Callable[[], Any], *, name: str | None = None,
+def wait_result(qtbot, gui, action: Callable[[], Any], *, name: str | None = None,
                 classified: bool = True):
     """Run ``action`` and wait until the window shows a result (for ``name``, if given)."""
 
@@ -36,7 +36,8 @@ def wait_result(qtbot, window, action: Callable[[], Any], *, name: str | None = 
             not classified or result.prediction is not None
         )
 
-    with qtbot.waitSignal(window.result_shown, timeout=TIMEOUT, check_params_cb=wanted) as blocker:
+    shown = gui.session.result_shown
+    with qtbot.waitSignal(shown, timeout=TIMEOUT, check_params_cb=wanted) as blocker:
         action()
     return blocker.args[0]
 
@@ -47,12 +48,12 @@ def url_mime(paths: list[Path]) -> QMimeData:
     return mime
 
 
-def drop(window, mime: QMimeData) -> bool:
-    """Drag ``mime`` over the window and drop it, as a file manager would; was it accepted?"""
+def drop(gui, mime: QMimeData) -> bool:
+    """Drag ``mime`` over ``gui``'s window and drop it, as a file manager would; was it accepted?"""
     enter = QDragEnterEvent(QPoint(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(window, enter)
+    QApplication.sendEvent(gui.window, enter)
     if not enter.isAccepted():
         return False
     event = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(window, event)
+    QApplication.sendEvent(gui.window, event)
     return event.isAccepted()

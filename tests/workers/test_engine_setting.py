@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alexnet_gui.core import engines
+from alexnet_gui.core.engines import names, select
 from alexnet_gui.core.engines import openvino
 from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.weights import LoadedModel
@@ -36,7 +36,7 @@ def test_worker_reports_an_engine_that_cannot_be_used(qapp, monkeypatch, chelsea
     assert classifier.engine.name == "pytorch" and "not installed" in statuses[-1].note
 
     failing = FakeEngine("openvino-int8", 1.0, fail=True)
-    classifier.engine = engines.SelectedEngine(
+    classifier.engine = select.SelectedEngine(
         "openvino-int8", failing, classifier.engine.reference
     )
     worker.classify(ClassifyRequest(1, FrameSource(chelsea_rgb)))  # the frame fast path
@@ -44,10 +44,10 @@ def test_worker_reports_an_engine_that_cannot_be_used(qapp, monkeypatch, chelsea
     assert "the device went away" in statuses[-1].note
 
 
-def test_options_engine_menu_switches_inside_the_worker(qtbot, main_window) -> None:
-    actions = main_window.actions_.engines
-    assert set(actions) == set(engines.ENGINES) and actions["auto"].isChecked()
-    with qtbot.waitSignal(main_window.inference.device_changed, timeout=30_000) as blocker:
+def test_options_engine_menu_switches_inside_the_worker(qtbot, gui) -> None:
+    actions = gui.window.actions_.engines
+    assert set(actions) == set(names.ENGINES) and actions["auto"].isChecked()
+    with qtbot.waitSignal(gui.session.inference.device_changed, timeout=30_000) as blocker:
         actions["pytorch"].trigger()
     assert blocker.args[0].info.device == "cpu" and blocker.args[0].note is None
-    assert main_window.settings.engine == "pytorch"
+    assert gui.session.settings.engine == "pytorch"

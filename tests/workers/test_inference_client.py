@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from alexnet_gui.core.results import ClassScore, Prediction
-from alexnet_gui.messages import BatchItem, ClassifyResult, FileSource, FrameSource
+from alexnet_gui.messages import (
+    BatchItem,
+    ClassifyResult,
+    FileSource,
+    FrameSource,
+    InspectOptions,
+)
 from alexnet_gui.workers.inference_client import InferenceClient
 
 pytestmark = pytest.mark.integration
@@ -41,6 +47,18 @@ def test_newest_request_wins_and_order_never_goes_back(qtbot, client, chelsea_rg
     qtbot.waitUntil(lambda: bool(shown) and shown[-1] == ids[-1], timeout=TIMEOUT)
     assert shown == sorted(shown) and len(shown) < len(ids)
     assert client.pending.superseded >= 1
+
+
+def test_inspect_options_travel_with_their_request(qtbot, client, chelsea_rgb):
+    results: list[ClassifyResult] = []
+    client.prediction_ready.connect(results.append)
+    frame = FrameSource(chelsea_rgb, "camera")
+    first = client.submit(frame, inspect=InspectOptions(layer="relu2"))
+    qtbot.waitUntil(lambda: not client.pending.waiting(), timeout=TIMEOUT)  # taken: computing
+    second = client.submit(frame, inspect=InspectOptions(layer="conv3"))  # while it computes
+    qtbot.waitUntil(lambda: bool(results) and results[-1].request_id == second, timeout=TIMEOUT)
+    layers = {r.request_id: (r.views.options.layer, r.views.network.layer) for r in results}
+    assert layers == {first: ("relu2", "relu2"), second: ("conv3", "conv3")}
 
 
 def test_stale_results_are_dropped(qtbot, qapp):

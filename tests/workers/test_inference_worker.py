@@ -16,9 +16,11 @@ from alexnet_gui.messages import (
     ClassifyResult,
     FileSource,
     FrameSource,
+    InsideViews,
+    InspectOptions,
     ModelRequest,
 )
-from alexnet_gui.workers import jobs
+from alexnet_gui.workers import folder_batch
 from alexnet_gui.workers.folder_batch import BatchControl
 from alexnet_gui.workers.inference_worker import InferenceWorker, PendingSlot
 
@@ -124,19 +126,17 @@ def test_a_waiting_newer_file_skips_the_forward_pass(worker, recorder, chelsea_p
     assert [r.request_id for r in recorder.of("prediction_ready")] == [2]
 
 
-def test_inspector_fills_views(worker, recorder, chelsea_png):
-    calls = []
-
-    def inspector(classifier, image, request):
-        calls.append(image.size)
-        inspection = classifier.inspect(image, topk=request.topk, layers=("conv1",))
-        return inspection.prediction, {"conv1": inspection.activations["conv1"].shape}
-
-    loaded(worker).inspector = inspector
-    worker.classify(ClassifyRequest(1, FileSource(chelsea_png), inspect=True))
-    (result,) = recorder.of("prediction_ready")
-    assert calls == [(451, 300)]
-    assert result.views == {"conv1": (64, 55, 55)}
+def test_inspect_options_fill_views(worker, recorder, chelsea_png):
+    options = InspectOptions(layer="conv1", channel=2)
+    loaded(worker).classify(ClassifyRequest(1, FileSource(chelsea_png), topk=3, inspect=options))
+    worker.classify(ClassifyRequest(2, FileSource(chelsea_png), topk=2, tta=True, inspect=options))
+    first, second = recorder.of("prediction_ready")
+    assert isinstance(first.views, InsideViews) and first.views.options is options
+    assert first.views.network.activations["conv1"].shape == (64, 55, 55)
+    assert first.views.channel.display_overlay.shape == (300, 451, 3)  # the whole picture
+    assert len(first.prediction.scores) == 3 and not first.views.frame
+    assert second.prediction.tta and len(second.prediction.scores) == 2  # TTA honoured
+    assert second.views.kernels is first.views.kernels  # the worker keeps its inspector
 
 
 def test_failed_load_keeps_the_previous_model(qapp, imagenet_like_classifier):
@@ -214,7 +214,7 @@ def test_batch_cancel_stops_at_the_next_image(worker, recorder, photo_folder):
 
 def test_single_request_interleaves_with_a_batch(worker, recorder, tmp_path, chelsea_rgb,
                                                  monkeypatch):
-    monkeypatch.setattr(jobs, "BATCH_CHUNK", 2)
+    monkeypatch.setattr(folder_batch, "BATCH_CHUNK", 2)
     for i in range(6):
         Image.fromarray(chelsea_rgb).save(tmp_path / f"{i}.png")
     loaded(worker)

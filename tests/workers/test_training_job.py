@@ -26,6 +26,6 @@ def test_the_data_loader_always_runs_in_the_job_thread(qapp, tmp_path, monkeypat
         seen["workers"], seen["cancelled"] = config.workers, is_cancelled()
         return "result"
 
-    monkeypatch.setattr("alexnet_gui.core.training.train", fake_train)
+    monkeypatch.setattr("alexnet_gui.core.training.loop.train", fake_train)
     job = TrainingJob({"data_dir": tmp_path, "out": tmp_path / "m.pt", "workers": 4})
     assert job.run() == "result" and seen == {"workers": 0, "cancelled": False}

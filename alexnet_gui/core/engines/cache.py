@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alexnet_gui.paths import engine_cache_dir
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -31,9 +33,8 @@ _CHUNK = 1 << 20
 
 
 def cache_root() -> Path:
-    """``$XDG_CACHE_HOME/alexnet-gui/engines``, computed at each call (tests move it)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "alexnet-gui" / "engines"
+    """Where converted engines live (:func:`alexnet_gui.paths.engine_cache_dir`)."""
+    return engine_cache_dir()
 
 
 def state_digest(model: nn.Module, *, extra: str = "") -> str:

@@ -1,6 +1,6 @@
 """Faster pre-processing for camera frames and folders, within 1% of the still-image path.
 
-The still-image path (:mod:`alexnet_gui.core.imaging.preprocess`) decodes with Pillow into a PIL image
+The still-image path (:mod:`.preprocess`) decodes with Pillow into a PIL image
 and resizes it there: 2.7 ms for a 640x480 JPEG on the reference CPU, more than an int8 forward
 pass. Here a frame goes straight from its numpy array to a uint8 tensor, and a JPEG is decoded by
 OpenCV's ``imdecode`` (libjpeg-turbo, EXIF orientation applied; torchvision's ``decode_jpeg`` is

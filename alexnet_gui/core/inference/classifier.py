@@ -1,15 +1,14 @@
 """The Classifier: one model on one device, answering top-k questions about images.
 
-It derives its transforms from the weights' spec, runs in eval and inference mode, can average the
-ten crops of TenCrop, and, on request, keeps the activation of every named layer from the same
-forward pass (the visualisation panel draws them).
+It derives its transforms from the weights' spec, runs in eval and inference mode, and can average
+the ten crops of TenCrop. What the network sees on the way (activations, Grad-CAM) is
+:func:`alexnet_gui.core.visualize.inside.look_inside`'s job, on this classifier's PyTorch model.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +19,12 @@ from torch import nn
 from alexnet_gui.core.engines.select import SelectedEngine, select_engine
 from alexnet_gui.core.errors import UserFacingError
 from alexnet_gui.core.imaging.fast import frame_tensor
-from alexnet_gui.core.imaging.preprocess import (
-    denormalise,
-    eval_transform,
-    tencrop_transform,
-)
+from alexnet_gui.core.imaging.preprocess import eval_transform, tencrop_transform
+from alexnet_gui.core.inference.devices import DEVICES
 from alexnet_gui.core.models.architectures import NamedLayer, named_layers
 from alexnet_gui.core.models.spec import WeightsSpec
 from alexnet_gui.core.models.weights import LoadedModel
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
-
-DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 
 def cuda_available() -> bool:
@@ -56,25 +50,12 @@ def device_label(device: torch.device) -> str:
     return "cpu"
 
 
-@dataclass(frozen=True, eq=False)
-class Inspection:
-    """A prediction with what the network saw and computed on the way.
-
-    ``activations`` maps layer names (conv1, relu1, ...) to float32 arrays of the first (or only)
-    crop: (C, H, W) for conv-stage layers, (N,) for fc layers. ``model_input`` is that crop,
-    denormalised to HxWx3 uint8.
-    """
-
-    prediction: Prediction
-    activations: dict[str, np.ndarray]
-    model_input: np.ndarray
-
-
 class Classifier:
     """A model in eval mode on a device, with the spec's preprocessing.
 
-    ``engine`` runs classify/classify_batch (see :mod:`alexnet_gui.core.engines`); inspect()
-    always uses the PyTorch model. ``images`` join the calibration images of a converted engine.
+    ``engine`` runs classify/classify_batch (see :mod:`alexnet_gui.core.engines`); ``model``
+    stays the PyTorch model, which look_inside() always uses. ``images`` join the calibration
+    images of a converted engine.
     """
 
     def __init__(
@@ -141,29 +122,6 @@ class Classifier:
     ) -> Prediction:
         return self.classify_batch([image], topk=topk, tta=tta)[0]
 
-    def inspect(
-        self,
-        image: Image.Image,
-        *,
-        topk: int = 5,
-        tta: bool = False,
-        layers: Iterable[str] | None = None,
-    ) -> Inspection:
-        """Classify one image; keep the activations of ``layers`` (``None``: every layer)."""
-        start = time.perf_counter()
-        batch = self.preprocess(image, tta=tta)
-        wanted = {layer.name for layer in self.layers} if layers is None else set(layers)
-        with torch.inference_mode(), _capture(self.layers, wanted) as captured:
-            logits = self.model(batch.to(self.device))
-            probabilities = torch.softmax(logits.float(), dim=1).mean(dim=0)
-        scores = self.top_scores(probabilities, topk)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        elapsed = (time.perf_counter() - start) * 1000.0
-        prediction = Prediction(scores, elapsed, device_label(self.device), self.spec.name, tta)
-        activations = {name: value[0].float().cpu().numpy() for name, value in captured.items()}
-        return Inspection(prediction, activations, denormalise(batch[0], self.spec.preprocessing))
-
     def classify_batch(
         self, images: Sequence[Image.Image | np.ndarray], *, topk: int = 5, tta: bool = False
     ) -> list[Prediction]:
@@ -201,27 +159,3 @@ class Classifier:
             for rank, (p, i) in enumerate(zip(values.tolist(), indices.tolist(), strict=True), 1)
         )
 
-
-class _capture:
-    """Forward hooks that copy the outputs of the wanted layers (ReLUs work in place)."""
-
-    def __init__(self, layers: list[NamedLayer], wanted: set[str]) -> None:
-        self._layers = [layer for layer in layers if layer.name in wanted]
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
-        self.outputs: dict[str, torch.Tensor] = {}
-
-    def __enter__(self) -> dict[str, torch.Tensor]:
-        for layer in self._layers:
-            self._handles.append(layer.module.register_forward_hook(self._hook(layer.name)))
-        return self.outputs
-
-    def _hook(self, name: str) -> Callable[[nn.Module, object, torch.Tensor], None]:
-        def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
-            self.outputs[name] = output.detach()[:1].clone()
-
-        return hook
-
-    def __exit__(self, *exc: object) -> None:
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()

@@ -1,15 +1,20 @@
 """The one way to classify many files: the CLI's ``classify`` and the window's folder table.
 
 Files are decoded on the fast path (:mod:`alexnet_gui.core.imaging.fast`) as many at once as torch
-has threads, classified a batch at a time through the classifier's engine, and each file gets its
-answer or a one-line reason, in input order; a bad file costs one row, never the run.
+has threads, a chunk of them goes through the classifier's engine in one forward pass, and each
+file gets its answer or a one-line reason, in input order; a bad file costs one row, never the run.
+The CLI (:func:`classify_paths`) and the window's folder table (``workers/folder_batch.py``) both
+call :func:`classify_chunk`, so they word a bad file alike, and a GPU that runs out of memory
+finishes the run on the CPU (:mod:`alexnet_gui.core.inference.fallback`) in both.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,13 +23,56 @@ import torch
 from alexnet_gui.core.errors import UserFacingError
 from alexnet_gui.core.imaging.decode import load_image
 from alexnet_gui.core.imaging.fast import file_tensor
+from alexnet_gui.core.inference.fallback import run_with_oom_fallback
 
 if TYPE_CHECKING:
     from alexnet_gui.core.inference.classifier import Classifier
     from alexnet_gui.core.results import Prediction
 
-#: Images per forward pass when a folder is classified.
+log = logging.getLogger(__name__)
+
+#: Model inputs per forward pass when a folder is classified (TenCrop: 10 per image).
 FOLDER_BATCH = 32
+#: Crops per image with TenCrop.
+TENCROP = 10
+
+#: ``(path, prediction, None)`` or ``(path, None, one-line reason)``.
+Row = tuple[Path, "Prediction | None", "str | None"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """The rows of a chunk's first ``len(rows)`` paths, in order, and the note of an OOM fallback.
+
+    ``note`` is :data:`~alexnet_gui.core.inference.fallback.FALLBACK_NOTE` when the GPU ran out
+    of memory and the model now runs on the CPU: the caller tells the user once.
+    """
+
+    rows: list[Row] = field(default_factory=list)
+    note: str | None = None
+
+
+def classify_chunk(
+    classifier: Classifier,
+    paths: Sequence[Path],
+    *,
+    topk: int = 5,
+    tta: bool = False,
+    pool: Executor | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> Chunk:
+    """Decode ``paths`` in ``pool`` (a new one if ``None``) and classify them in one pass.
+
+    ``stop()`` is asked before waiting for each file after the first: when it says so, the rest
+    are not classified and the rows cover a prefix of ``paths``, so a picture the user asked for
+    does not wait behind a chunk of the folder. The time per image is the chunk's, decoding
+    included, shared out.
+    """
+    started = time.perf_counter()
+    if pool is None:
+        with ThreadPoolExecutor(_threads()) as own:
+            return _classify_chunk(classifier, paths, topk, tta, own, stop, started)
+    return _classify_chunk(classifier, paths, topk, tta, pool, stop, started)
 
 
 def classify_paths(
@@ -34,47 +82,89 @@ def classify_paths(
     topk: int = 5,
     tta: bool = False,
     batch_size: int = FOLDER_BATCH,
-) -> Iterator[tuple[Path, Prediction | None, str | None]]:
-    """``(path, prediction, None)`` or ``(path, None, error)`` for each path, in order.
+    on_note: Callable[[str], None] | None = None,
+) -> Iterator[Row]:
+    """A row for each path, in order: :func:`classify_chunk` over chunks of ``batch_size`` inputs.
 
-    Without TenCrop, files are decoded on the fast path, as many at once as torch has threads
-    (OpenCV and torch release the GIL: on 2 cores a folder went from about 350 to 490 images/s),
-    and classified ``batch_size`` at a time; the time per image is the batch's time shared out,
-    decoding included.
+    Decoding many files at once pays off as OpenCV and torch release the GIL: on 2 cores a folder
+    went from about 350 to 490 images/s. With TenCrop a chunk holds a tenth as many images, so a
+    forward pass has about as many inputs. ``on_note`` gets the out-of-memory note, if any.
     """
-    if tta:
-        for path in paths:
-            try:
-                yield path, classifier.classify(load_image(path), topk=topk, tta=True), None
-            except Exception as exc:  # one bad file is one error row, never the end of the run
-                yield path, None, _reason(path, exc)
-        return
-    pre = classifier.spec.preprocessing
+    size = max(1, batch_size // TENCROP) if tta else max(1, batch_size)
+    with ThreadPoolExecutor(_threads()) as pool:
+        for first in range(0, len(paths), size):
+            chunk = classify_chunk(
+                classifier, paths[first : first + size], topk=topk, tta=tta, pool=pool
+            )
+            if chunk.note is not None and on_note is not None:
+                on_note(chunk.note)
+            yield from chunk.rows
 
+
+def model_input(classifier: Classifier, path: Path, *, tta: bool = False) -> torch.Tensor:
+    """(1, 3, S, S) from the fast decoder, or TenCrop's (10, 3, S, S) from the still path."""
+    if tta:
+        return classifier.preprocess(load_image(path), tta=True)
+    return file_tensor(path, classifier.spec.preprocessing).unsqueeze(0)
+
+
+def _classify_chunk(
+    classifier: Classifier,
+    paths: Sequence[Path],
+    topk: int,
+    tta: bool,
+    pool: Executor,
+    stop: Callable[[], bool] | None,
+    started: float,
+) -> Chunk:
     def read(path: Path) -> torch.Tensor | str:
         try:
-            return file_tensor(path, pre)
+            return model_input(classifier, path, tta=tta)
         except Exception as exc:  # a decoder bug costs one row, not the folder
+            if not isinstance(exc, UserFacingError):
+                log.info("decoding %s failed", path, exc_info=True)
             return _reason(path, exc)
 
-    with ThreadPoolExecutor(max(1, torch.get_num_threads())) as pool:
-        for first in range(0, len(paths), batch_size):
-            started = time.perf_counter()
-            chunk = paths[first : first + batch_size]
-            outcome = list(pool.map(read, chunk))
-            inputs = [item for item in outcome if isinstance(item, torch.Tensor)]
-            predictions = iter(
-                classifier.classify_prepared(torch.stack(inputs), topk=topk, started=started)
-                if inputs
-                else []
+    futures = [pool.submit(read, path) for path in paths]
+    decoded: list[torch.Tensor | str] = []
+    for future in futures:
+        if decoded and stop is not None and stop():
+            for rest in futures[len(decoded) :]:
+                rest.cancel()
+            break
+        decoded.append(future.result())
+    done = paths[: len(decoded)]
+    inputs = [item for item in decoded if isinstance(item, torch.Tensor)]
+    predictions: list[Prediction] = []
+    note = None
+    if inputs:
+        batch = torch.cat(inputs)
+        try:
+            predictions, note = run_with_oom_fallback(
+                classifier,
+                lambda: classifier.classify_prepared(batch, topk=topk, tta=tta, started=started),
             )
-            for path, item in zip(chunk, outcome, strict=True):
-                problem = item if isinstance(item, str) else None
-                yield (path, None, problem) if problem else (path, next(predictions), None)
+        except Exception as exc:  # a broken model costs these rows; the caller goes on
+            log.info("classifying %d images failed", len(inputs), exc_info=True)
+            decoded = [
+                item if isinstance(item, str) else _reason(path, exc, reading=False)
+                for path, item in zip(done, decoded, strict=True)
+            ]
+    answers = iter(predictions)
+    rows: list[Row] = [
+        (path, None, item) if isinstance(item, str) else (path, next(answers), None)
+        for path, item in zip(done, decoded, strict=True)
+    ]
+    return Chunk(rows, note)
 
 
-def _reason(path: Path, exc: Exception) -> str:
+def _threads() -> int:
+    return max(1, torch.get_num_threads())
+
+
+def _reason(path: Path, exc: Exception, *, reading: bool = True) -> str:
     """A one-line reason: the user-facing message, or the unexpected error's type."""
     if isinstance(exc, UserFacingError):
-        return str(exc)
-    return f"{path.name}: could not be read ({type(exc).__name__}: {exc})".replace("\n", " ")
+        return str(exc).replace("\n", " ")
+    what = "could not be read" if reading else "could not be classified"
+    return f"{path.name}: {what} ({type(exc).__name__}: {exc})".replace("\n", " ")

@@ -31,6 +31,7 @@ from alexnet_gui.core.errors import ImageLoadError, UserFacingError
 from alexnet_gui.core.imaging.decode import find_images, load_image
 from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.architectures import last_linear
+from alexnet_gui.paths import similarity_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -121,16 +122,10 @@ class FeatureIndex:
             return None  # missing, damaged or from an older version: rebuilt from scratch
 
 
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/alexnet-gui/similarity`` (``~/.cache/...``), read at every call."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "alexnet-gui" / "similarity"
-
-
 def index_path(folder: Path, model_key: str) -> Path:
     """Where the index of ``folder`` for the model ``model_key`` is kept."""
     digest = hashlib.sha256(f"{Path(folder).resolve()}\n{model_key}".encode()).hexdigest()
-    return cache_dir() / f"{digest[:24]}.npz"
+    return similarity_cache_dir() / f"{digest[:24]}.npz"
 
 
 def file_key(path: Path | None) -> str:

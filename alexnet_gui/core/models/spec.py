@@ -1,7 +1,7 @@
 """What a set of weights is, as data: the spec that travels with every state_dict.
 
-Following torchvision's ``Weights`` enum and timm's ``PretrainedCfg``, a :class:`WeightsSpec` carries
-everything that must travel with the numbers: the architecture, the class names and the
+Following torchvision's ``Weights`` enum and timm's ``PretrainedCfg``, a :class:`WeightsSpec`
+carries everything that must travel with the numbers: the architecture, the class names and the
 preprocessing. Nothing here imports torch, so settings, messages and the UI can read these facts
 for free; :mod:`.weights` builds models from them.
 """

@@ -2,9 +2,9 @@
 
 Every picture is a uint8 RGB array the panel only has to paint: one layer's feature maps as a grid
 of colour-mapped tiles, one map enlarged, or a 2-D map (a feature map or a Grad-CAM heat map)
-blended over an image; conv1's kernel grid (in :mod:`alexnet_gui.core.visualize.inside`) uses the same tiling.
-Everything is numpy (plus cv2 for the bilinear resize), fast enough to run for every webcam frame
-in the inference worker, and free of Qt and torch.
+blended over an image; conv1's kernel grid (in :mod:`alexnet_gui.core.visualize.inside`) uses the
+same tiling. Everything is numpy (plus cv2 for the bilinear resize), fast enough to run for every
+webcam frame in the inference worker, and free of Qt and torch.
 
 Tiles are enlarged by repeating pixels (nearest neighbour, an integer factor) so that each weight or
 activation stays a crisp square, and are separated by 1-px lines of :data:`SEPARATOR_RGB`. A

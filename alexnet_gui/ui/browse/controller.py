@@ -1,62 +1,68 @@
-"""The main window's commands that talk to the user through dialogs, files and settings.
+"""Browsing stills: open, drop, paste, Recent, a folder's table, Left/Right, and the exports.
 
-A mixin of :class:`~alexnet_gui.ui.main_window.MainWindow`, split off so that the window's own
-module stays a readable list of wiring; every method here relies only on the window's public
-attributes (``settings``, ``messages``, ``actions_``, ``batch``...).
+Whatever is opened becomes a :class:`Collection`; its current image is sent to the main worker as
+one request and the whole collection as one background batch, which fills the folder table.
 """
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import QByteArray, Qt
-from PyQt5.QtWidgets import QApplication
+from PyQt5.QtCore import QObject, pyqtSlot
+from PyQt5.QtWidgets import QApplication, QWidget
 
-from alexnet_gui.messages import FileSource, Source
+from alexnet_gui.messages import (
+    BatchFinished,
+    BatchItem,
+    BatchStarted,
+    FileSource,
+    ModelStatus,
+    Source,
+)
+from alexnet_gui.settings import Settings
 from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.actions import Actions
+from alexnet_gui.ui.browse.batch_panel import BatchPanel
+from alexnet_gui.ui.browse.collection import PAGE, Collection
 from alexnet_gui.ui.browse.sources import clipboard_content
-from alexnet_gui.ui.download_dialog import DownloadDialog
 from alexnet_gui.ui.export import ExportError, export_csv, export_result
-
-if TYPE_CHECKING:
-    from alexnet_gui.ui.main_window import MainWindow
+from alexnet_gui.ui.session import Session
 
 
-class CommandsMixin:
-    """Open, browse, paste, export, recent files, full screen, the download offer, the layout."""
+class BrowseController(QObject):
+    """The File and Go menus, paste and drop, and the folder table, over one collection.
 
-    def start(
-        self: MainWindow, *, files: list[str] | tuple[str, ...] = (), weights: str | None = None
-    ) -> None:
-        """Start the worker (it imports torch), load the model, then open ``files``."""
-        self.inference.start()
-        self.live.probe_cameras()  # in the background; the Camera menu lists what it finds
-        chosen = weights or self.settings.last_model
-        if chosen and not weights and not Path(chosen).is_file():
-            self.messages.show_message(f"The last model {chosen} is gone; using ImageNet.")
-            chosen = ""
-        self.load_model(Path(chosen) if chosen else None)
-        if files:
-            self.open_paths([Path(f) for f in files])
+    Args:
+        session: the shared session.
+        actions: the window's actions (File, Edit and Go menus are used here).
+        batch: the folder table.
+        dialog_parent: the widget file dialogs are centred on.
+    """
 
-    def load_model(self: MainWindow, weights: Path | None) -> None:
-        self._load_seq += 1
-        self.status.set_model(None, text="Loading model…")
-        self.statusBar().showMessage("Loading model…")
-        self.inference.load_model(weights, device=self.settings.device, engine=self.settings.engine)
+    def __init__(self, session: Session, *, actions: Actions, batch: BatchPanel,
+                 dialog_parent: QWidget) -> None:
+        super().__init__(session)
+        self._session, self._actions, self._batch = session, actions, batch
+        self._parent = dialog_parent
+        self.collection = Collection()
+        self._batch_seq = 0
+        self._show_when_listed = False
+        self._connect()
+        self.rebuild_recent_menu(session.settings)
 
-    def open_paths(self: MainWindow, paths: list[Path]) -> None:
+    # -- opening ------------------------------------------------------------------------------
+
+    def open_paths(self, paths: list[Path]) -> None:
         """Files and folders: show the first image, classify them all in the background."""
         if not paths:
             return
-        self.image_opened.emit()
-        settings = self.settings
+        self._session.image_opened.emit()
+        settings = self._session.settings
         for path in reversed(paths[:10]):
             settings = settings.with_recent(path)
         folder = paths[0] if paths[0].is_dir() else paths[0].parent
-        self.update_settings(recent_files=settings.recent_files, last_folder=str(folder))
+        self._session.update_settings(recent_files=settings.recent_files, last_folder=str(folder))
         self._show_when_listed = True
         if len(paths) == 1 and not paths[0].is_dir():
             self.collection.set(paths)
@@ -64,156 +70,160 @@ class CommandsMixin:
             self._show_when_listed = False
         self.start_batch(paths)
 
-    def start_batch(self: MainWindow, paths: list[Path] | tuple[Path, ...]) -> None:
-        self._batch_seq = self._load_seq
-        self.inference.start_batch(tuple(paths), tta=self.settings.tta)
-
-    def show_current(self: MainWindow) -> None:
-        path = self.collection.current
-        if path is not None:
-            self.image_opened.emit()
-            self.batch.select_row(self.collection.index)
-            self.statusBar().showMessage(f"Classifying {path.name}…")
-            self.submit(FileSource(path))
-
-    def submit(self: MainWindow, source: Source) -> int:
-        self._source, self._source_seq = source, self._load_seq
-        s = self.settings
-        return self.inference.submit(source, topk=s.topk, tta=s.tta, inspect=self._inspect)
-
-    def resubmit(self: MainWindow) -> None:
-        if self._source is not None:
-            self.submit(self._source)
-
-    def navigate(self: MainWindow, step: int) -> None:
-        if self.collection.move(step) is not None:
-            self.show_current()
-
-    def paste(self: MainWindow) -> None:
-        if not self.open_content(clipboard_content(QApplication.clipboard().mimeData())):
-            self.statusBar().showMessage("The clipboard holds no image and no image files.", 5000)
-
-    def open_content(self: MainWindow, content: list[Path] | Source | None) -> bool:
+    def open_content(self, content: list[Path] | Source | None) -> bool:
         """Open what a paste or a drop carried: files and folders, or one image; False if none."""
         if isinstance(content, list):
             self.open_paths(content)
         elif content is not None:
-            self.image_opened.emit()
-            self.submit(content)
+            self._session.image_opened.emit()
+            self._session.submit(content)
         else:
             return False
         return True
 
-    def open_files_dialog(self: MainWindow) -> None:
-        paths = dialogs.open_images(self, self._start_dir())
+    def paste(self) -> None:
+        if not self.open_content(clipboard_content(QApplication.clipboard().mimeData())):
+            self._session.post_status("The clipboard holds no image and no image files.")
+
+    def start_batch(self, paths: list[Path] | tuple[Path, ...]) -> None:
+        self._batch_seq = self._session.load_seq
+        self._session.inference.start_batch(tuple(paths), tta=self._session.settings.tta)
+
+    def show_current(self) -> None:
+        path = self.collection.current
+        if path is not None:
+            self._session.image_opened.emit()
+            self._batch.select_row(self.collection.index)
+            self._session.post_status(f"Classifying {path.name}…", 0)
+            self._session.submit(FileSource(path))
+
+    def navigate(self, step: int) -> None:
+        if self.collection.move(step) is not None:
+            self.show_current()
+
+    def open_files_dialog(self) -> None:
+        paths = dialogs.open_images(self._parent, self._session.start_dir())
         if paths:
             self.open_paths(paths)
 
-    def open_folder_dialog(self: MainWindow) -> None:
-        folder = dialogs.open_folder(self, self._start_dir())
+    def open_folder_dialog(self) -> None:
+        folder = dialogs.open_folder(self._parent, self._session.start_dir())
         if folder is not None:
             self.open_paths([folder])
 
-    def open_weights_dialog(self: MainWindow) -> None:
-        path = dialogs.open_weights(self, self._start_dir())
-        if path is not None:
-            self.load_model(path)
+    # -- exports and Recent -------------------------------------------------------------------
 
-    def export_result(self: MainWindow) -> None:
-        result = self.result
+    def export_result(self) -> None:
+        result = self._session.result
         if result is None:
-            self.statusBar().showMessage("Nothing to export yet: open an image first.", 5000)
+            self._session.post_status("Nothing to export yet: open an image first.")
             return
         stem = Path(result.name).stem or "image"
-        target = dialogs.save_result(self, Path(self._start_dir()) / f"{stem}-alexnet.png")
+        suggested = Path(self._session.start_dir()) / f"{stem}-alexnet.png"
+        target = dialogs.save_result(self._parent, suggested)
         if target is None:
             return
         try:
             png, json_file = export_result(result, target)
         except ExportError as exc:
-            self.messages.show_message(str(exc))
+            self._session.post_message(str(exc))
             return
-        self.statusBar().showMessage(f"Exported {png.name} and {json_file.name}", 5000)
+        self._session.post_status(f"Exported {png.name} and {json_file.name}")
 
-    def export_csv(self: MainWindow) -> None:
-        rows = self.batch.csv_rows()
+    def export_csv(self) -> None:
+        rows = self._batch.csv_rows()
         if len(rows) <= 1:
-            self.statusBar().showMessage("Nothing to export yet: open a folder first.", 5000)
+            self._session.post_status("Nothing to export yet: open a folder first.")
             return
-        target = dialogs.save_csv(self, Path(self._start_dir()) / "alexnet-results.csv")
+        suggested = Path(self._session.start_dir()) / "alexnet-results.csv"
+        target = dialogs.save_csv(self._parent, suggested)
         if target is None:
             return
         try:
             export_csv(rows, target)
         except ExportError as exc:
-            self.messages.show_message(str(exc))
+            self._session.post_message(str(exc))
             return
-        self.statusBar().showMessage(f"Exported {len(rows) - 1} rows to {target.name}", 5000)
+        self._session.post_status(f"Exported {len(rows) - 1} rows to {target.name}")
 
-    def clear_recent(self: MainWindow) -> None:
-        self.update_settings(recent_files=())
-
-    def rebuild_recent_menu(self: MainWindow) -> None:
-        menu = self.actions_.menus["recent"]
+    def rebuild_recent_menu(self, settings: Settings) -> None:
+        menu = self._actions.menus["recent"]
         menu.clear()
-        for text in self.settings.recent_files:
+        for text in settings.recent_files:
             action = menu.addAction(text)
             action.triggered.connect(functools.partial(self._open_recent, Path(text)))
-        if self.settings.recent_files:
+        if settings.recent_files:
             menu.addSeparator()
-        menu.addAction(self.actions_.clear_recent)
-        self.actions_.clear_recent.setEnabled(bool(self.settings.recent_files))
+        menu.addAction(self._actions.clear_recent)
+        self._actions.clear_recent.setEnabled(bool(settings.recent_files))
 
-    def _open_recent(self: MainWindow, path: Path) -> None:
+    def _open_recent(self, path: Path) -> None:
         if path.exists():
             self.open_paths([path])
         else:
-            self.messages.show_message(f"{path} no longer exists.")
+            self._session.post_message(f"{path} no longer exists.")
 
-    def toggle_full_screen(self: MainWindow) -> None:
-        if self.isFullScreen():
-            self.showNormal()
-        else:
-            self.showFullScreen()
-        self.actions_.full_screen.setChecked(self.isFullScreen())
+    # -- wiring -------------------------------------------------------------------------------
 
-    def offer_download(self: MainWindow, message: str) -> None:
-        """The modeless offer to download the ImageNet weights or choose a file."""
-        if self.download_dialog is None:
-            dialog = DownloadDialog(self, jobs=self.jobs, message=message, url=self.download_url,
-                                    directory=self._start_dir())
-            dialog.weights_ready.connect(self.load_model)
-            self.download_dialog = dialog
-        self.download_dialog.show()
-        self.download_dialog.raise_()
+    def _connect(self) -> None:
+        a, client, session = self._actions, self._session.inference, self._session
+        for action, slot in (
+            (a.open_files, self.open_files_dialog), (a.open_folder, self.open_folder_dialog),
+            (a.export_result, self.export_result), (a.export_csv, self.export_csv),
+            (a.paste, self.paste),
+            (a.clear_recent, functools.partial(session.update_settings, recent_files=())),
+        ):
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+        for action, step in ((a.previous, -1), (a.next, 1), (a.page_up, -PAGE),
+                             (a.page_down, PAGE), (a.first, -10**9), (a.last, 10**9)):
+            action.triggered.connect(functools.partial(self.navigate, step))
+        self._batch.row_selected.connect(self._on_batch_row_selected)
+        self._batch.cancel_requested.connect(client.cancel_batch)
+        self._batch.export_requested.connect(self.export_csv)
+        session.open_requested.connect(self._on_session_open_requested)
+        session.settings_changed.connect(self._on_session_settings_changed)
+        client.model_loaded.connect(self._on_inference_model_loaded)
+        client.batch_started.connect(self._on_inference_batch_started)
+        client.batch_item_ready.connect(self._on_inference_batch_item_ready)
+        client.batch_finished.connect(self._on_inference_batch_finished)
 
-    def check_actions(self: MainWindow) -> None:
-        """Menus reflect the settings (after a restore or a refused change)."""
-        s = self.settings
-        self.actions_.devices[s.device].setChecked(True)
-        self.actions_.engines[s.engine].setChecked(True)
-        self.actions_.topk[s.topk].setChecked(True)
-        self.actions_.tta.setChecked(s.tta)
+    @pyqtSlot(object)
+    def _on_session_open_requested(self, paths: list[Path]) -> None:
+        self.open_paths(paths)
 
-    def restore_settings(self: MainWindow) -> None:
-        s = self.settings
-        if not (s.window_geometry and self.restoreGeometry(QByteArray(s.window_geometry))):
-            self.resize(1200, 800)
-        if not (s.window_state and self.restoreState(QByteArray(s.window_state))):
-            self.resizeDocks([self.folder_dock], [190], Qt.Vertical)  # the picture comes first
-        if not (s.splitter_state and self.splitter.restoreState(QByteArray(s.splitter_state))):
-            self.splitter.setSizes([880, 300])
-        self.check_actions()
-        self.rebuild_recent_menu()
+    @pyqtSlot(object)
+    def _on_session_settings_changed(self, settings: Settings) -> None:
+        self.rebuild_recent_menu(settings)
 
-    def save_window_state(self: MainWindow) -> None:
-        self.update_settings(
-            window_geometry=bytes(self.saveGeometry()),
-            window_state=bytes(self.saveState()),
-            splitter_state=bytes(self.splitter.saveState()),
-        )
+    @pyqtSlot(int)
+    def _on_batch_row_selected(self, row: int) -> None:
+        if self.collection.go(row) is not None:
+            self.show_current()
 
-    def _start_dir(self: MainWindow) -> str:
-        folder = self.settings.last_folder
-        return folder if folder and Path(folder).is_dir() else str(Path.home())
+    @pyqtSlot(object)
+    def _on_inference_model_loaded(self, _status: ModelStatus) -> None:
+        if len(self.collection) and self._session.is_stale(self._batch_seq):
+            self.start_batch(self.collection.paths)  # the table shows the new model's classes
 
+    @pyqtSlot(object)
+    def _on_inference_batch_started(self, started: BatchStarted) -> None:
+        current = self.collection.current
+        index = started.paths.index(current) if current in started.paths else 0
+        self.collection.set(started.paths, index)
+        self._batch.set_paths(started.paths, running=self._session.model is not None)
+        if self._show_when_listed:
+            self._show_when_listed = False
+            self.show_current()
+        self._batch.select_row(self.collection.index)
+
+    @pyqtSlot(object)
+    def _on_inference_batch_item_ready(self, item: BatchItem) -> None:
+        self._batch.add_item(item)
+        if item.error is not None and item.path != self.collection.current:
+            self._session.post_message(item.error)
+
+    @pyqtSlot(object)
+    def _on_inference_batch_finished(self, finished: BatchFinished) -> None:
+        self._batch.finish(finished)
+        if finished.total == 0:
+            self._session.post_message("No images found in what was opened.")

@@ -1,7 +1,7 @@
 """Compare mode: a second model's top-k for the picture on screen, in a dock beside the first.
 
 Model > Compare With… loads a second weights file (say, ImageNet against the checkpoint you
-fine-tuned) into a second :class:`~alexnet_gui.workers.inference_client.InferenceClient` with a worker thread
+fine-tuned) into a second ``InferenceClient`` with a worker thread
 of its own, so the main model is never slowed by it; newest-wins holds there as in the main
 worker. The second model follows the main result: each picture the window shows is sent to it
 once. On a live stream it follows at most :data:`LIVE_RATE` frames a second, and the last frame
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import QObject, QTimer, pyqtSignal, pyqtSlot
-from PyQt5.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QDockWidget, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from alexnet_gui.messages import (
     ClassifyResult,
@@ -29,10 +29,11 @@ from alexnet_gui.messages import (
     RequestFailure,
 )
 from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.widgets.image_view import ImageView
 from alexnet_gui.ui.widgets.predictions import PredictionsPanel
 
 if TYPE_CHECKING:
-    from alexnet_gui.ui.main_window import MainWindow
     from alexnet_gui.workers.inference_client import InferenceClient
 
 LIVE_RATE = 2.0  # comparisons per second on a live stream
@@ -59,7 +60,7 @@ class ComparePanel(QWidget):
 
 
 class CompareController(QObject):
-    """Owns the second client while comparing; connects it to the window and the panel.
+    """Owns the second client while comparing; connects it to the session and the panel.
 
     Signals:
         compared(ClassifyResult): the second model's result for the picture is in the panel.
@@ -67,14 +68,15 @@ class CompareController(QObject):
 
     compared = pyqtSignal(object)
 
-    def __init__(self, window: MainWindow, make_client: Callable[[], InferenceClient]) -> None:
-        super().__init__(window)
-        self._window, self._make_client = window, make_client
+    def __init__(self, session: Session, *, panel: ComparePanel, dock: QDockWidget, menu: QMenu,
+                 view: ImageView, make_client: Callable[[], InferenceClient],
+                 dialog_parent: QWidget) -> None:
+        super().__init__(session)
+        self._session, self._view, self._make_client = session, view, make_client
+        self._parent = dialog_parent
         self.client: InferenceClient | None = None
         self.model: ModelStatus | None = None
-        self.panel = ComparePanel()
-        self.dock = window.add_dock(self.panel, "Compare", object_name=DOCK_NAME, hidden=True)
-        menu = window.actions_.menus["model"]
+        self.panel, self.dock = panel, dock
         menu.addSeparator()
         self.compare_action = menu.addAction("&Compare With…")
         self.compare_action.setStatusTip("Show a second model's top classes for the same picture")
@@ -90,9 +92,9 @@ class CompareController(QObject):
         self.stop_action.triggered.connect(self._on_stop_action_triggered)
         self.panel.stop_button.clicked.connect(self._on_stop_action_triggered)
         self.dock.visibilityChanged.connect(self._on_dock_visibility_changed)
-        window.result_shown.connect(self._on_window_result_shown)
-        window.inference.device_changed.connect(self._on_inference_device_changed)
-        window.closing.connect(self.stop)
+        session.result_shown.connect(self._on_session_result_shown)
+        session.inference.device_changed.connect(self._on_inference_device_changed)
+        session.closing.connect(self.stop)
 
     def compare_with(self, weights: Path) -> None:
         """Load ``weights`` as the second model (starting its worker the first time)."""
@@ -104,7 +106,7 @@ class CompareController(QObject):
             client.request_failed.connect(self._on_client_request_failed)
             client.start()
             self.client = client
-        self.client.load_model(weights, device=self._window.settings.device)
+        self.client.load_model(weights, device=self._session.settings.device)
         self.panel.heading.setText(f"Loading {html.escape(weights.name)}…")
         self.stop_action.setEnabled(True)
         self.panel.stop_button.setEnabled(True)
@@ -130,12 +132,12 @@ class CompareController(QObject):
             return
         source = (FileSource(result.path) if result.path is not None
                   else FrameSource(result.image, result.name))
-        settings = self._window.settings
+        settings = self._session.settings
         self.client.submit(source, topk=settings.topk, tta=settings.tta)
 
     @pyqtSlot()
     def _on_compare_action_triggered(self) -> None:
-        path = dialogs.open_weights(self._window, self._window._start_dir())
+        path = dialogs.open_weights(self._parent, self._session.start_dir())
         if path is not None:
             self.compare_with(path)
 
@@ -149,10 +151,10 @@ class CompareController(QObject):
             self.stop()  # closed with its title-bar button or the View menu, not just tabbed away
 
     @pyqtSlot(object)
-    def _on_window_result_shown(self, result: ClassifyResult) -> None:
+    def _on_session_result_shown(self, result: ClassifyResult) -> None:
         if self.client is None or result.prediction is None:
             return
-        if not self._window.live.showing:
+        if not self._view.showing_live:
             self._submit(result)
             return
         self._pending = result
@@ -170,19 +172,20 @@ class CompareController(QObject):
     @pyqtSlot(object)
     def _on_inference_device_changed(self, _status: ModelStatus) -> None:
         if self.client is not None:
-            self.client.set_device(self._window.settings.device)
+            self.client.set_device(self._session.settings.device)
 
     @pyqtSlot(object)
     def _on_client_model_loaded(self, status: ModelStatus) -> None:
         self.model = status
         self.panel.predictions.set_model(status.info)
         self.panel.heading.setText(f"<b>{html.escape(status.info.name)}</b> on the same picture")
-        if self._window.result is not None and self._window.result.prediction is not None:
-            self._submit(self._window.result)
+        result = self._session.result
+        if result is not None and result.prediction is not None:
+            self._submit(result)
 
     @pyqtSlot(object)
     def _on_client_model_failed(self, failure: ModelFailure) -> None:
-        self._window.messages.show_message(f"Compare: {failure.message}")
+        self._session.post_message(f"Compare: {failure.message}")
         if self.model is None:
             self.panel.heading.setText(f"Could not load the second model: "
                                        f"{html.escape(failure.message)}")
@@ -198,9 +201,3 @@ class CompareController(QObject):
     @pyqtSlot(object)
     def _on_client_request_failed(self, failure: RequestFailure) -> None:
         self.panel.predictions.set_prediction(None, message=failure.message)
-
-
-def attach_compare(window: MainWindow,
-                   make_client: Callable[[], InferenceClient]) -> CompareController:
-    """Model > Compare With… and Stop Comparing, and the Compare dock (hidden until used)."""
-    return CompareController(window, make_client)

@@ -16,11 +16,13 @@ import numpy as np
 from PyQt5.QtCore import QObject, QSize, Qt, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QIcon, QKeySequence
 from PyQt5.QtWidgets import (
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QListView,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -28,11 +30,11 @@ from PyQt5.QtWidgets import (
 )
 
 from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.widgets.predictions import ElidedLabel
 from alexnet_gui.ui.widgets.qimage import array_to_pixmap
 
 if TYPE_CHECKING:
-    from alexnet_gui.ui.main_window import MainWindow
     from alexnet_gui.workers.jobs import Job
     from alexnet_gui.workers.similarity_job import SimilarResults
 
@@ -142,19 +144,17 @@ class SimilarController(QObject):
 
     results_shown = pyqtSignal(object)
 
-    def __init__(self, window: MainWindow, make_job: SimilarJobFactory) -> None:
-        super().__init__(window)
-        self._window, self._make_job = window, make_job
+    def __init__(self, session: Session, *, panel: SimilarPanel, dock: QDockWidget, menu: QMenu,
+                 make_job: SimilarJobFactory, dialog_parent: QWidget) -> None:
+        super().__init__(session)
+        self._session, self._make_job, self._parent = session, make_job, dialog_parent
         self.folder: Path | None = None
         self.job: Job | None = None
-        self.panel = SimilarPanel()
-        self.dock = window.add_dock(self.panel, "Similar images", object_name=DOCK_NAME,
-                                    area=Qt.RightDockWidgetArea, hidden=True)
-        self.menu = window.add_menu("&Tools")
+        self.panel, self.dock, self.menu = panel, dock, menu
         self.find_action = self.menu.addAction("Find &Similar Images…")
         self.find_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
         self.find_action.setStatusTip("Search a folder for the images AlexNet finds most alike")
-        window.addAction(self.find_action)  # the shortcut works in full screen too
+        dialog_parent.addAction(self.find_action)  # the shortcut works in full screen too
         self.find_action.triggered.connect(self._on_find_action_triggered)
         self.panel.folder_clicked.connect(self._on_panel_folder_clicked)
         self.panel.search_clicked.connect(self._on_panel_search_clicked)
@@ -170,10 +170,10 @@ class SimilarController(QObject):
         self.search()
 
     def choose_folder(self) -> bool:
-        result = self._window.result
+        result = self._session.result
         here = (str(result.path.parent) if result is not None and result.path is not None
-                else self._window._start_dir())
-        folder = dialogs.choose_folder(self._window, "Search which folder for similar images?",
+                else self._session.start_dir())
+        folder = dialogs.choose_folder(self._parent, "Search which folder for similar images?",
                                        str(self.folder or here))
         if folder is None:
             return False
@@ -183,16 +183,16 @@ class SimilarController(QObject):
 
     def search(self) -> None:
         """Start a search for the picture on screen; ignored while one runs."""
-        result = self._window.result
+        result = self._session.result
         if self.job is not None or self.folder is None:
             return
         if result is None:
             self.panel.say("Open an image first: its look-alikes are searched for.", error=True)
             return
-        weights = self._window.settings.last_model
+        weights = self._session.settings.last_model
         query: Path | np.ndarray = result.path if result.path is not None else result.image
         job = self._make_job(self.folder, query, weights=Path(weights) if weights else None,
-                             device=self._window.settings.device, query_name=result.name)
+                             device=self._session.settings.device, query_name=result.name)
         job.stage_changed.connect(self._on_job_stage_changed)
         job.progressed.connect(self._on_job_progressed)
         job.completed.connect(self._on_job_completed)
@@ -201,7 +201,7 @@ class SimilarController(QObject):
         self.job = job
         self.panel.set_running(True)
         self.panel.say(f"Searching {self.folder.name} for images like {result.name}…")
-        self._window.jobs.start(job)
+        self._session.jobs.start(job)
 
     @pyqtSlot()
     def _on_find_action_triggered(self) -> None:
@@ -224,7 +224,7 @@ class SimilarController(QObject):
 
     @pyqtSlot(object)
     def _on_panel_image_clicked(self, path: Path) -> None:
-        self._window.open_paths([path])
+        self._session.request_open([path])
 
     @pyqtSlot(str)
     def _on_job_stage_changed(self, text: str) -> None:
@@ -247,8 +247,3 @@ class SimilarController(QObject):
     def _on_job_ended(self) -> None:
         self.job = None
         self.panel.set_running(False)
-
-
-def attach_similar_panel(window: MainWindow, make_job: SimilarJobFactory) -> SimilarController:
-    """Tools > Find Similar Images… and its dock (hidden until the first search)."""
-    return SimilarController(window, make_job)

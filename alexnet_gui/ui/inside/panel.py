@@ -3,20 +3,16 @@
 :class:`InsidePanel` is the widget: four tabs, the opacity slider and the main-picture switch; it
 turns its controls into one frozen :class:`InspectOptions` and paints the
 :class:`InsideViews` that come back, at most :data:`PAINT_RATE` times a second however fast
-frames arrive. :func:`attach_inside_panel` docks it in the main window and wires it: the panel
-asks for inspection only while it is visible, so a hidden panel costs the worker nothing.
+frames arrive. :mod:`.controller` connects it to the session.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
-from PyQt5.QtCore import QObject, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
 from PyQt5.QtGui import QShowEvent
 from PyQt5.QtWidgets import (
     QCheckBox,
@@ -28,16 +24,10 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
-from alexnet_gui.messages import ClassifyResult, InsideViews, InspectOptions
+from alexnet_gui.messages import InsideViews, InspectOptions
 from alexnet_gui.ui.inside.features_tab import FeaturesTab
 from alexnet_gui.ui.inside.tabs import GradCamTab, InputTab, KernelsTab
 from alexnet_gui.ui.widgets.grid_view import PixelView
-
-if TYPE_CHECKING:
-    from PyQt5.QtWidgets import QDockWidget
-
-    from alexnet_gui.messages import ModelStatus
-    from alexnet_gui.ui.main_window import MainWindow
 
 PAINT_RATE = 10.0  # repaints per second at most; a camera delivers results faster than that
 DOCK_NAME = "insideDock"
@@ -85,7 +75,6 @@ class InsidePanel(QWidget):
         layout.addLayout(footer)
         self.views: InsideViews | None = None  # painted
         self.latest: InsideViews | None = None  # received; painted soon
-        self.controller: InsideController | None = None
         self._due: InsideViews | None = None
         self._sent = self.options()
         self._painted_at = -1e9
@@ -193,95 +182,3 @@ class InsidePanel(QWidget):
     @pyqtSlot(bool)
     def _on_on_main_toggled(self, _checked: bool) -> None:
         self.main_overlay_changed.emit()
-
-
-class InsideController(QObject):
-    """Connects the panel, its dock, the main window and the worker's inspector options."""
-
-    def __init__(self, window: MainWindow, dock: QDockWidget, panel: InsidePanel,
-                 set_options: Callable[[InspectOptions], None]) -> None:
-        super().__init__(panel)
-        self._window, self._panel = window, panel
-        self._set_options = set_options
-        self._inspecting = False
-        self._on_main: np.ndarray | None = None  # the overlay we put on the main picture
-        panel.restore(tab=window.settings.inside_tab, layer=window.settings.inside_layer)
-        set_options(panel.options())
-        for view in panel.pixel_views:
-            view.save_folder = self._save_folder
-            view.saved.connect(self._on_view_saved)
-            view.save_failed.connect(window.messages.show_message)
-        panel.options_changed.connect(self._on_panel_options_changed)
-        panel.main_overlay_changed.connect(self._on_panel_main_overlay_changed)
-        panel.tabs.currentChanged.connect(self._on_tabs_current_changed)
-        dock.visibilityChanged.connect(self._on_dock_visibility_changed)
-        window.result_shown.connect(self._on_window_result_shown)
-        window.inference.model_loaded.connect(self._on_inference_model_loaded)
-
-    @property
-    def main_picture(self) -> np.ndarray | None:
-        """The overlay this controller put on the main picture, if any."""
-        return self._on_main
-
-    def _save_folder(self) -> Path:
-        folder = Path(self._window.settings.last_folder or Path.home())
-        return folder if folder.is_dir() else Path.home()
-
-    def _update_main_picture(self) -> None:
-        """Put the current tab's overlay on a still picture, or take ours off again."""
-        window, result = self._window, self._window.result
-        if result is None or window.live.showing:
-            return  # live frames are painted as they come; an overlay would flicker
-        wanted = self._panel.main_overlay() if self._inspecting else None
-        if wanted is self._on_main:
-            return
-        window.view.show_frame(result.image if wanted is None else wanted)
-        self._on_main = wanted
-
-    @pyqtSlot(bool)
-    def _on_dock_visibility_changed(self, visible: bool) -> None:
-        if visible != self._inspecting:
-            self._inspecting = visible
-            self._window.set_inspect(visible)  # re-runs the current picture with views
-            self._update_main_picture()
-
-    @pyqtSlot(object)
-    def _on_window_result_shown(self, result: ClassifyResult) -> None:
-        self._on_main = None  # the window has just painted the plain picture
-        if isinstance(result.views, InsideViews):
-            self._panel.show_views(result.views)
-            self._update_main_picture()
-
-    @pyqtSlot(object, bool)
-    def _on_panel_options_changed(self, options: InspectOptions, rerun: bool) -> None:
-        self._set_options(options)
-        if options.layer != self._window.settings.inside_layer:
-            self._window.update_settings(inside_layer=options.layer)
-        if rerun and self._inspecting:
-            self._window.resubmit()  # live, this re-runs the newest frame: no step back in time
-
-    @pyqtSlot()
-    def _on_panel_main_overlay_changed(self) -> None:
-        self._update_main_picture()
-
-    @pyqtSlot(int)
-    def _on_tabs_current_changed(self, index: int) -> None:
-        self._window.update_settings(inside_tab=index)
-
-    @pyqtSlot(object)
-    def _on_inference_model_loaded(self, _status: ModelStatus) -> None:
-        self._panel.reset_for_model()
-
-    @pyqtSlot(str)
-    def _on_view_saved(self, path: str) -> None:
-        self._window.statusBar().showMessage(f"Saved {Path(path).name}", 5000)
-
-
-def attach_inside_panel(window: MainWindow,
-                        set_options: Callable[[InspectOptions], None]) -> InsidePanel:
-    """Dock the panel (hidden until the View menu shows it, or the saved layout had it)."""
-    panel = InsidePanel()
-    dock = window.add_dock(panel, "Inside the network", object_name=DOCK_NAME,
-                           area=Qt.RightDockWidgetArea, hidden=True)
-    panel.controller = InsideController(window, dock, panel, set_options)
-    return panel

@@ -1,6 +1,6 @@
 """Three tabs of the "Inside the network" panel: conv1's kernels, Grad-CAM and the model's input.
 
-(The feature maps have a module of their own, :mod:`alexnet_gui.ui.inside.features_tab`.) Each tab shows
+(The feature maps have a module of their own, :mod:`.features_tab`.) Each tab shows
 an :class:`~alexnet_gui.messages.InsideViews` with ``show_views`` and reports its part of
 the options with ``option_fields``; none computes anything but text and array slices.
 """

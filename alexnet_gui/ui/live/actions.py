@@ -2,7 +2,7 @@
 
 Kept apart from ``ui/actions.py`` so that the live feature plugs into the window through its
 extension points (``add_menu``, the File menu, the tool bar) and the shared action list stays
-as it was. Only construction and the camera list live here; :mod:`alexnet_gui.ui.live.controller` connects
+as it was. Only construction and the camera list live here; :mod:`.controller` connects
 the actions to the stream.
 """
 

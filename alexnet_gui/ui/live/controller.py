@@ -16,19 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import QObject, pyqtSignal, pyqtSlot
-from PyQt5.QtWidgets import QAction
+from PyQt5.QtWidgets import QAction, QWidget
 
-from alexnet_gui import APP_NAME
 from alexnet_gui.messages import ClassifyResult
 from alexnet_gui.ui import dialogs
 from alexnet_gui.ui.export import ExportError
 from alexnet_gui.ui.live.actions import LiveActions
 from alexnet_gui.ui.live.meter import LiveMeter
 from alexnet_gui.ui.live.snapshot import SnapshotFrame, save_snapshot
+from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.widgets.image_view import ImageView
+from alexnet_gui.ui.widgets.predictions import PredictionsPanel
+from alexnet_gui.ui.widgets.status import StatusFields
 
 if TYPE_CHECKING:  # handed in by alexnet_gui.app; importing them here would cost cv2
     from alexnet_gui.core.imaging.video import SourceInfo
-    from alexnet_gui.ui.main_window import MainWindow
     from alexnet_gui.workers.capture_client import CaptureClient
     from alexnet_gui.workers.capture_worker import CapturedFrame
 
@@ -37,7 +39,7 @@ NO_CAMERA_MESSAGE = ("No camera found. Connect one (and allow this app to use it
 
 
 class LiveController(QObject):
-    """Connects the capture client, the Camera menu and the window; one per window.
+    """Connects the capture client, the Camera menu, the picture and the session; one per app.
 
     Signals:
         latency_measured(float): milliseconds from a frame's capture to its result's paint.
@@ -45,28 +47,26 @@ class LiveController(QObject):
 
     latency_measured = pyqtSignal(float)
 
-    def __init__(self, window: MainWindow, capture: CaptureClient) -> None:
-        super().__init__(window)
-        self._window, self._capture = window, capture
-        menus = window.actions_.menus
-        self.actions = LiveActions(window, camera_menu=window.add_menu("&Camera"),
-                                   file_menu=menus["file"],
-                                   file_anchor=menus["recent"].menuAction(),
-                                   toolbar=window.actions_.toolbar)
+    def __init__(self, session: Session, *, capture: CaptureClient, actions: LiveActions,
+                 view: ImageView, predictions: PredictionsPanel, status: StatusFields,
+                 dialog_parent: QWidget) -> None:
+        super().__init__(session)
+        self._session, self._capture, self.actions = session, capture, actions
+        self._view, self._predictions, self._status = view, predictions, status
+        self._parent = dialog_parent
         self.meter = LiveMeter()  # replaced at each stream's start
         self._info: SourceInfo | None = None
-        self._showing = False
         self._result: tuple[ClassifyResult, int] | None = None  # and the frame it was made from
-        self.actions.mirror.setChecked(window.settings.mirror)
-        self.actions.loop.setChecked(window.settings.loop_video)
+        self.actions.mirror.setChecked(session.settings.mirror)
+        self.actions.loop.setChecked(session.settings.loop_video)
         self.actions.set_streaming(running=False)
         self._connect()
 
     @property
     def showing(self) -> bool:
         """Whether the picture is a live frame (running, frozen or stopped): results then change
-        only the overlay. Cleared when a still image is opened."""
-        return self._showing
+        only the overlay. Cleared when a still image is opened. The view keeps the flag."""
+        return self._view.showing_live
 
     @property
     def latest_result(self) -> tuple[ClassifyResult, int] | None:
@@ -84,18 +84,18 @@ class LiveController(QObject):
         """Stream the chosen camera (the first found if the chosen one is gone)."""
         cameras = self._capture.cameras
         if cameras == []:
-            self._window.messages.show_message(NO_CAMERA_MESSAGE)
+            self._session.post_message(NO_CAMERA_MESSAGE)
             self.probe_cameras()  # one may have been plugged in since
             return
-        index = self._window.settings.camera_index
+        index = self._session.settings.camera_index
         if cameras and index not in cameras:
             index = cameras[0]
         self._start(index)
 
     def open_video_dialog(self) -> None:
-        path = dialogs.open_video(self._window, self._window._start_dir())
+        path = dialogs.open_video(self._parent, self._session.start_dir())
         if path is not None:
-            self._window.update_settings(last_folder=str(path.parent))
+            self._session.update_settings(last_folder=str(path.parent))
             self.play_video(path)
 
     def play_video(self, path: Path) -> None:
@@ -108,8 +108,8 @@ class LiveController(QObject):
     def snapshot(self) -> None:
         """Save the frame on screen as PNG and the latest result as JSON, in the chosen folder."""
         frame = self._capture.latest_frame
-        if frame is None or not self._showing:
-            self._window.statusBar().showMessage("Nothing to save: start the camera first.", 5000)
+        if frame is None or not self.showing:
+            self._session.post_status("Nothing to save: start the camera first.")
             return
         folder = self._snapshot_folder()
         if folder is None:
@@ -120,21 +120,20 @@ class LiveController(QObject):
             png, record = save_snapshot(SnapshotFrame(frame.rgb, name, frame.index, result_frame),
                                         result, folder)
         except ExportError as exc:
-            self._window.messages.show_message(str(exc))
+            self._session.post_message(str(exc))
             return
-        self._window.statusBar().showMessage(f"Saved {png.name} and {record.name} in {folder}",
-                                             5000)
+        self._session.post_status(f"Saved {png.name} and {record.name} in {folder}")
 
     def choose_snapshot_folder(self) -> Path | None:
-        folder = dialogs.choose_snapshot_folder(self._window, self._window._start_dir())
+        folder = dialogs.choose_snapshot_folder(self._parent, self._session.start_dir())
         if folder is not None:
-            self._window.update_settings(snapshot_folder=str(folder))
+            self._session.update_settings(snapshot_folder=str(folder))
         return folder
 
     # -- wiring -------------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        a, capture, window = self.actions, self._capture, self._window
+        a, capture, session = self.actions, self._capture, self._session
         for action, slot in ((a.open_video, self.open_video_dialog),
                              (a.start_camera, self.start_camera), (a.stop, self.stop),
                              (a.snapshot, self.snapshot),
@@ -151,35 +150,35 @@ class LiveController(QObject):
         capture.fps_measured.connect(self._on_capture_fps_measured)
         capture.stream_failed.connect(self._on_capture_stream_failed)
         capture.stream_finished.connect(self._on_capture_stream_finished)
-        window.result_shown.connect(self._on_window_result_shown)
-        window.image_opened.connect(self._on_window_image_opened)
-        window.closing.connect(self._on_window_closing)
-        window.view.painted.connect(self._on_view_painted)
+        session.result_shown.connect(self._on_session_result_shown)
+        session.image_opened.connect(self._on_session_image_opened)
+        session.closing.connect(self._on_session_closing)
+        self._view.painted.connect(self._on_view_painted)
 
     def _start(self, target: int | str) -> None:
-        settings = self._window.settings
+        settings = self._session.settings
         self._info = None  # until stream_started: a failure to open is about the new source
         self.actions.set_streaming(running=True)
-        self._window.statusBar().showMessage("Opening the camera…" if isinstance(target, int)
-                                             else f"Opening {Path(target).name}…")
+        self._session.post_status("Opening the camera…" if isinstance(target, int)
+                                  else f"Opening {Path(target).name}…", 0)
         mirror = settings.mirror if isinstance(target, int) else False  # selfie view: cameras
         self._capture.start(target, loop=settings.loop_video, mirror=mirror)
 
     def _snapshot_folder(self) -> Path | None:
-        chosen = self._window.settings.snapshot_folder
+        chosen = self._session.settings.snapshot_folder
         if chosen and Path(chosen).is_dir():
             return Path(chosen)
         return self.choose_snapshot_folder()
 
     def _end_stream(self, note: str) -> None:
         self.actions.set_streaming(running=False)
-        self._window.status.clear_live()
-        self._window.statusBar().showMessage(note, 5000)
+        self._status.clear_live()
+        self._session.post_status(note)
         self.meter.forget_pending()
 
     def _show_live_status(self) -> None:
         meter = self.meter
-        self._window.status.set_live(capture_fps=meter.capture_fps,
+        self._status.set_live(capture_fps=meter.capture_fps,
                                      classified_fps=meter.classified_fps,
                                      latency_ms=meter.median_latency())
 
@@ -189,25 +188,25 @@ class LiveController(QObject):
     def _on_freeze_toggled(self, checked: bool) -> None:
         self._capture.set_frozen(checked)
         if checked:
-            self._window.statusBar().showMessage("Frozen: press Space to go on.", 5000)
+            self._session.post_status("Frozen: press Space to go on.")
 
     @pyqtSlot(bool)
     def _on_mirror_toggled(self, checked: bool) -> None:
-        if checked != self._window.settings.mirror:
-            self._window.update_settings(mirror=checked)
+        if checked != self._session.settings.mirror:
+            self._session.update_settings(mirror=checked)
         if self._capture.camera is not None:  # a selfie view: cameras only, never files
             self._capture.set_mirrored(checked)
 
     @pyqtSlot(bool)
     def _on_loop_toggled(self, checked: bool) -> None:
-        if checked != self._window.settings.loop_video:
-            self._window.update_settings(loop_video=checked)
+        if checked != self._session.settings.loop_video:
+            self._session.update_settings(loop_video=checked)
         self._capture.set_looping(checked)
 
     @pyqtSlot(QAction)
     def _on_camera_group_triggered(self, action: QAction) -> None:
         index = int(action.data())
-        self._window.update_settings(camera_index=index)
+        self._session.update_settings(camera_index=index)
         if self._capture.is_running() and self._capture.camera not in (None, index):
             self._start(index)  # switch cameras while streaming
 
@@ -218,7 +217,7 @@ class LiveController(QObject):
 
     @pyqtSlot(object)
     def _on_capture_cameras_found(self, indices: list[int]) -> None:
-        chosen = self._window.settings.camera_index
+        chosen = self._session.settings.camera_index
         if indices and chosen not in indices:
             chosen = indices[0]
         self.actions.set_cameras(indices, chosen=chosen)
@@ -226,20 +225,18 @@ class LiveController(QObject):
     @pyqtSlot(object)
     def _on_capture_stream_started(self, info: SourceInfo) -> None:
         self._info, self._result, self.meter = info, None, LiveMeter()
-        window = self._window
-        window.view.show_scores(())  # a still's scores do not belong on the camera's picture
-        window.predictions.set_prediction(None, message="Waiting for the first result…")
-        window.setWindowTitle(f"{info.name} - {APP_NAME}")
+        self._view.show_scores(())  # a still's scores do not belong on the camera's picture
+        self._predictions.set_prediction(None, message="Waiting for the first result…")
+        self._session.set_title(info.name)
         rate = f", {info.fps:g} fps" if info.fps else ""
-        window.statusBar().showMessage(f"{info.name}: {info.width}x{info.height}{rate}", 5000)
+        self._session.post_status(f"{info.name}: {info.width}x{info.height}{rate}")
         self._show_live_status()
 
     @pyqtSlot(object)
     def _on_capture_frame_captured(self, frame: CapturedFrame) -> None:
-        self._showing = True
-        self._window.view.show_frame(frame.rgb)
+        self._view.show_live_frame(frame.rgb)
         name = self._info.name if self._info is not None else "camera"
-        request_id = self._window.submit_frame(frame.rgb, name=name)
+        request_id = self._session.submit_frame(frame.rgb, name=name)
         self.meter.frame_shown(request_id, frame.timestamp, frame.index)
 
     @pyqtSlot(float)
@@ -249,7 +246,7 @@ class LiveController(QObject):
 
     @pyqtSlot(str)
     def _on_capture_stream_failed(self, message: str) -> None:
-        self._window.messages.show_message(message)
+        self._session.post_message(message)
         self._end_stream("The stream stopped.")
         if self._capture.camera is not None:
             self.probe_cameras()  # the camera may be gone: the menu should say so
@@ -261,24 +258,24 @@ class LiveController(QObject):
                          else f"{name} stopped.")
 
     @pyqtSlot(object)
-    def _on_window_result_shown(self, result: ClassifyResult) -> None:
+    def _on_session_result_shown(self, result: ClassifyResult) -> None:
         index = self.meter.result_shown(result.request_id)
         if index is not None:  # else a still image, or a frame of a stream since replaced
             self._result = (result, index)
 
     @pyqtSlot()
     def _on_view_painted(self) -> None:
-        latency = self.meter.painted(with_overlay=bool(self._window.view.scores))
+        latency = self.meter.painted(with_overlay=bool(self._view.scores))
         if latency is not None:
             self.latency_measured.emit(latency)
 
     @pyqtSlot()
-    def _on_window_image_opened(self) -> None:
-        self._showing = False
+    def _on_session_image_opened(self) -> None:
+        self._view.leave_live()
         self.meter.forget_pending()
         if self._capture.is_running():
             self._capture.stop()
 
     @pyqtSlot()
-    def _on_window_closing(self) -> None:
+    def _on_session_closing(self) -> None:
         self._capture.shutdown()

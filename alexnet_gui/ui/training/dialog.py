@@ -33,7 +33,6 @@ from alexnet_gui.ui.training.loss_plot import LossPlot
 
 if TYPE_CHECKING:  # annotations only; jobs are made by the factory the app hands in
     from alexnet_gui.core.training.state import TrainProgress, TrainResult
-    from alexnet_gui.ui.main_window import MainWindow
     from alexnet_gui.workers.jobs import Job, JobRunner
 
 #: ``options -> job``: :class:`~alexnet_gui.workers.training_job.TrainingJob` in the app.
@@ -241,30 +240,3 @@ class TrainDialog(QDialog):
     def _on_job_ended(self) -> None:
         self._job = None
         self._set_running(False)
-
-
-def attach_training(window: MainWindow, make_job: TrainJobFactory) -> TrainDialog:
-    """Model > Train on Folder…; "Use this model" loads the checkpoint into the main worker.
-
-    Runs train on the device chosen in the Device menu (Auto: CUDA when there is a GPU).
-    """
-
-    def make_job_on_device(options: Mapping[str, Any]) -> Job:
-        return make_job({**options, "device": window.settings.device})
-
-    dialog = TrainDialog(window, jobs=window.jobs, make_job=make_job_on_device,
-                         directory=window._start_dir())
-    dialog.model_chosen.connect(window.load_model)
-    menu = window.actions_.menus["model"]
-    menu.addSeparator()
-    action = menu.addAction("&Train on Folder…")
-    action.setStatusTip("Fine-tune or train AlexNet on your own images, one folder per class")
-    action.triggered.connect(lambda _checked=False: dialog.present())
-
-    def announce(result: TrainResult) -> None:  # the dialog may be closed while it trains
-        what = "cancelled" if result.cancelled else "finished"
-        window.statusBar().showMessage(f"Training {what}: Model > Train on Folder… for more.",
-                                       10_000)
-
-    dialog.run_finished.connect(announce)
-    return dialog

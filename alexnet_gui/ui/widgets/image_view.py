@@ -25,7 +25,9 @@ class ImageView(QWidget):
 
     The scaled pixmap is cached per widget size: smooth scaling a 2048-pixel photo on every
     paint would make resizing stutter. A live stream replaces the picture and the scores
-    separately (:meth:`show_frame`, :meth:`show_scores`): the newest frame under the latest result.
+    separately (:meth:`show_live_frame`, :meth:`show_scores`): the newest frame under the latest
+    result. :attr:`showing_live` says whether the picture is such a frame (running, frozen or
+    stopped), so results then change only the overlay.
 
     Signals:
         painted(): a paint has finished; what was set before it is now on screen.
@@ -44,6 +46,12 @@ class ImageView(QWidget):
         self._scores: tuple[ClassScore, ...] = ()
         self._caption: str | None = None
         self._text = PLACEHOLDER
+        self._live = False
+
+    @property
+    def showing_live(self) -> bool:
+        """Whether the picture is a frame of a camera or video (until a still replaces it)."""
+        return self._live
 
     @property
     def has_image(self) -> bool:
@@ -57,6 +65,7 @@ class ImageView(QWidget):
         self, image: np.ndarray, scores: Sequence[ClassScore] = (), *, caption: str | None = None
     ) -> None:
         """Show an RGB array with the given scores (none: the picture alone)."""
+        self._live = False
         self._pixmap = array_to_pixmap(image)
         self._scaled = None
         self._scores = tuple(scores)
@@ -64,10 +73,19 @@ class ImageView(QWidget):
         self.update()
 
     def show_frame(self, image: np.ndarray) -> None:
-        """Replace the picture and keep the scores: a live frame under the latest result."""
+        """Replace the picture and keep the scores (an overlay over the same still, say)."""
         self._pixmap = array_to_pixmap(image)
         self._scaled = None
         self.update()
+
+    def show_live_frame(self, image: np.ndarray) -> None:
+        """Replace the picture with a camera or video frame, under the latest result."""
+        self._live = True
+        self.show_frame(image)
+
+    def leave_live(self) -> None:
+        """A still image is coming: results are no longer about the stream's frames."""
+        self._live = False
 
     def show_scores(self, scores: Sequence[ClassScore], *, caption: str | None = None) -> None:
         """Replace the scores and keep the picture: a result for a frame already replaced."""
@@ -77,6 +95,7 @@ class ImageView(QWidget):
 
     def show_text(self, text: str) -> None:
         """Replace the picture with a message (a file that failed to open, nothing loaded)."""
+        self._live = False
         self._pixmap = self._scaled = None
         self._scores = ()
         self._caption = None

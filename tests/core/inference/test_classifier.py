@@ -12,8 +12,10 @@ from torchvision.models import AlexNet_Weights
 
 from alexnet_gui.core.errors import UserFacingError
 from alexnet_gui.core.imaging.decode import load_image
+from alexnet_gui.core.imaging.preprocess import denormalise
 from alexnet_gui.core.inference.classifier import Classifier, resolve_device
 from alexnet_gui.core.models.weights import load_weights
+from alexnet_gui.core.visualize.inside import NetworkView, look_inside
 
 
 @pytest.fixture(scope="module")
@@ -71,25 +73,34 @@ def test_topk_is_clamped_to_the_class_count(small_checkpoint_file: Path, chelsea
     assert sum(s.probability for s in scores) == pytest.approx(1.0, abs=1e-5)
 
 
+def _seen(classifier: Classifier, image: Image.Image, layer: str) -> NetworkView:
+    """The classifier's model through look_inside, the one pass that keeps activations."""
+    return look_inside(classifier, image, layer=layer, gradcam=False, topk=5)
+
+
 def test_activations_come_from_the_same_pass(
     imagenet_like_classifier: Classifier, chelsea: Image.Image
 ) -> None:
-    inspection = imagenet_like_classifier.inspect(chelsea, topk=5)
-    acts = inspection.activations
-    assert acts["conv1"].shape == (64, 55, 55) and acts["fc8"].shape == (1000,)
+    acts = {layer: _seen(imagenet_like_classifier, chelsea, layer).activations[layer]
+            for layer in ("conv1", "relu1")}
+    view = _seen(imagenet_like_classifier, chelsea, "fc8")
+    assert acts["conv1"].shape == (64, 55, 55) and view.activations["fc8"].shape == (1000,)
     # conv1 is kept before the in-place ReLU overwrites it
     assert acts["conv1"].min() < 0 and acts["relu1"].min() >= 0
     np.testing.assert_allclose(acts["relu1"], np.maximum(acts["conv1"], 0), atol=1e-6)
-    logits = torch.from_numpy(acts["fc8"])
-    assert inspection.prediction.top1.index == int(logits.argmax())
-    assert inspection.model_input.shape == (224, 224, 3)
-    assert inspection.model_input.dtype == np.uint8
+    logits = torch.from_numpy(view.activations["fc8"])
+    assert view.prediction.top1.index == int(logits.argmax())
+    assert view.model_input.shape == (224, 224, 3)
+    assert view.model_input.dtype == np.uint8
+    crop = imagenet_like_classifier.preprocess(chelsea)[0]  # the model's input, denormalised
+    pre = imagenet_like_classifier.spec.preprocessing
+    np.testing.assert_array_equal(view.model_input, denormalise(crop, pre))
 
 
-def test_inspect_only_keeps_requested_layers(
+def test_only_the_chosen_layer_is_kept(
     imagenet_like_classifier: Classifier, chelsea: Image.Image
 ) -> None:
-    assert set(imagenet_like_classifier.inspect(chelsea, layers=["pool5"]).activations) == {
+    assert set(look_inside(imagenet_like_classifier, chelsea, layer="pool5").activations) == {
         "pool5"
     }
     assert not any(
@@ -99,9 +110,10 @@ def test_inspect_only_keeps_requested_layers(
 
 def test_paper_model_classifies_at_227(paper_checkpoint_file: Path, chelsea) -> None:
     classifier = Classifier(load_weights(paper_checkpoint_file), device="cpu")
-    inspection = classifier.inspect(chelsea, layers=["conv1", "lrn1"])
-    assert inspection.activations["conv1"].shape == (96, 55, 55)
-    assert inspection.model_input.shape == (227, 227, 3)
+    view = _seen(classifier, chelsea, "conv1")
+    assert view.activations["conv1"].shape == (96, 55, 55)
+    assert _seen(classifier, chelsea, "lrn1").activations["lrn1"].shape == (96, 55, 55)
+    assert view.model_input.shape == (227, 227, 3)
     assert classifier.info.num_classes == 3 and classifier.info.arch == "paper"
 
 

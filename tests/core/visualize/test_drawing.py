@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_gui.core.inference.classifier import Classifier, Inspection
+from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.architectures import build_model, first_conv
 from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
 from alexnet_gui.core.models.weights import LoadedModel
@@ -19,7 +19,7 @@ from alexnet_gui.core.visualize.drawing import (
     grid_shape,
     overlay,
 )
-from alexnet_gui.core.visualize.inside import kernel_grid, kernel_tile
+from alexnet_gui.core.visualize.inside import kernel_grid, kernel_tile, look_inside
 from tests.fixtures.models import SMALL_CLASSES, random_model
 
 
@@ -27,18 +27,33 @@ def _weights(arch: str) -> np.ndarray:
     return first_conv(build_model(arch, num_classes=3)).weight.detach().numpy()
 
 
+Activations = dict[str, np.ndarray]
+
+
+def _activations(
+    classifier: Classifier, picture: np.ndarray, layers: tuple[str, ...]
+) -> Activations:
+    """Each layer's raw output for ``picture``, as look_inside keeps it for the panel."""
+    image = Image.fromarray(picture)
+    return {
+        layer: look_inside(classifier, image, layer=layer, gradcam=False).activations[layer]
+        for layer in layers
+    }
+
+
 @pytest.fixture(scope="module")
-def torchvision_inspection(
+def torchvision_activations(
     imagenet_like_classifier: Classifier, chelsea_rgb: np.ndarray
-) -> Inspection:
-    return imagenet_like_classifier.inspect(Image.fromarray(chelsea_rgb))
+) -> Activations:
+    layers = ("conv1", "relu1", "pool1", "conv2", "relu2", "relu3", "relu5", "pool5", "fc8")
+    return _activations(imagenet_like_classifier, chelsea_rgb, layers)
 
 
 @pytest.fixture(scope="module")
-def paper_inspection(chelsea_rgb: np.ndarray) -> Inspection:
+def paper_activations(chelsea_rgb: np.ndarray) -> Activations:
     spec = WeightsSpec("paper", "paper", SMALL_CLASSES, Preprocessing.for_input_size(227), "tests")
     classifier = Classifier(LoadedModel(random_model("paper", 3), spec), device="cpu")
-    return classifier.inspect(Image.fromarray(chelsea_rgb))
+    return _activations(classifier, chelsea_rgb, ("lrn1",))
 
 
 def _expected_tile(maps: np.ndarray, low: float, high: float, scale: int, name: str) -> np.ndarray:
@@ -120,9 +135,9 @@ def test_geometry_maps_pixels_to_tiles() -> None:
 
 @pytest.mark.parametrize("layer", ["conv1", "relu1", "pool1", "conv2", "relu5", "pool5"])
 def test_feature_tile_equals_normalised_activation(
-    torchvision_inspection: Inspection, layer: str
+    torchvision_activations: Activations, layer: str
 ) -> None:
-    activations = torchvision_inspection.activations
+    activations = torchvision_activations
     grid = feature_grid(activations, layer, scale=2)
     maps = activations[layer]
     assert grid.image.shape == (grid.geometry.height, grid.geometry.width, 3)
@@ -140,14 +155,14 @@ def test_feature_tile_equals_normalised_activation(
         np.testing.assert_array_equal(enlarged, _tile(grid.image, grid.geometry, channel))
 
 
-def test_conv_maps_are_taken_before_the_inplace_relu(torchvision_inspection: Inspection) -> None:
-    activations = torchvision_inspection.activations
+def test_conv_maps_are_taken_before_the_inplace_relu(torchvision_activations: Activations) -> None:
+    activations = torchvision_activations
     assert activations["conv1"].min() < 0 and activations["relu1"].min() >= 0
     np.testing.assert_allclose(np.maximum(activations["conv1"], 0), activations["relu1"])
 
 
-def test_paper_lrn_grid(paper_inspection: Inspection) -> None:
-    activations = paper_inspection.activations
+def test_paper_lrn_grid(paper_activations: Activations) -> None:
+    activations = paper_activations
     grid = feature_grid(activations, "lrn1", scale=1)
     assert (grid.geometry.rows, grid.geometry.cols, grid.geometry.tile_height) == (8, 12, 55)
     m = activations["lrn1"][47]
@@ -155,8 +170,8 @@ def test_paper_lrn_grid(paper_inspection: Inspection) -> None:
     np.testing.assert_array_equal(_tile(grid.image, grid.geometry, 47), expected)
 
 
-def test_layer_normalisation_uses_one_range(torchvision_inspection: Inspection) -> None:
-    activations = torchvision_inspection.activations
+def test_layer_normalisation_uses_one_range(torchvision_activations: Activations) -> None:
+    activations = torchvision_activations
     grid = feature_grid(activations, "relu2", normalisation="layer", colormap_name="gray", scale=1)
     maps = activations["relu2"]
     for channel in (0, 100):
@@ -165,9 +180,9 @@ def test_layer_normalisation_uses_one_range(torchvision_inspection: Inspection) 
 
 
 def test_sorting_by_mean_puts_the_strongest_channel_first(
-    torchvision_inspection: Inspection,
+    torchvision_activations: Activations,
 ) -> None:
-    activations = torchvision_inspection.activations
+    activations = torchvision_activations
     grid = feature_grid(activations, "relu3", sort_by_mean=True, scale=1)
     means = activations["relu3"].mean(axis=(1, 2))
     assert grid.order[0] == int(np.argmax(means))
@@ -181,8 +196,8 @@ def test_sorting_by_mean_puts_the_strongest_channel_first(
     )
 
 
-def test_fc_layers_are_cells_without_separators(torchvision_inspection: Inspection) -> None:
-    activations = torchvision_inspection.activations
+def test_fc_layers_are_cells_without_separators(torchvision_activations: Activations) -> None:
+    activations = torchvision_activations
     grid = feature_grid(activations, "fc8", scale=3)
     g = grid.geometry
     assert (g.rows, g.cols, g.separator, g.tile_height) == (25, 40, 0, 3)

@@ -11,12 +11,13 @@ import torch
 from PIL import Image
 from torch import nn
 
+from alexnet_gui.core.imaging.preprocess import denormalise
 from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.architectures import build_model, named_layers
 from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
 from alexnet_gui.core.models.weights import LoadedModel
 from alexnet_gui.core.visualize.drawing import colormap
-from alexnet_gui.core.visualize.gradcam import default_target, grad_cam
+from alexnet_gui.core.visualize.gradcam import default_target, find_layer, grad_cam
 from alexnet_gui.core.visualize.inside import crop_box, kernel_view, look_inside
 from tests.fixtures.models import random_model
 
@@ -166,18 +167,19 @@ def test_look_inside_matches_the_classifier(
     classifier = imagenet_like_classifier
     before = _state_of(classifier.model)
     view = look_inside(classifier, chelsea, layer="relu2", topk=5)
-    inspection = classifier.inspect(chelsea, topk=5, layers=["relu2"])
-    expected = inspection.prediction
+    expected = classifier.classify(chelsea, topk=5)
     assert [s.index for s in view.prediction.scores] == [s.index for s in expected.scores]
     np.testing.assert_allclose(
         [s.probability for s in view.prediction.scores],
         [s.probability for s in expected.scores],
         rtol=1e-4,
     )
-    np.testing.assert_array_equal(view.model_input, inspection.model_input)
-    np.testing.assert_allclose(
-        view.activations["relu2"], inspection.activations["relu2"], atol=1e-5
+    batch = classifier.preprocess(chelsea)
+    np.testing.assert_array_equal(
+        view.model_input, denormalise(batch[0], classifier.spec.preprocessing)
     )
+    relu2 = _output_of(classifier, "relu2", batch)
+    np.testing.assert_allclose(view.activations["relu2"], relu2, atol=1e-5)
     assert view.features is not None and view.features.layer == "relu2"
     assert view.features.geometry.count == 192
 
@@ -190,6 +192,19 @@ def test_look_inside_matches_the_classifier(
     assert view.gradcam.crop_overlay.shape == (224, 224, 3)
     assert view.gradcam.display_overlay.shape == (300, 451, 3)
     assert _state_of(classifier.model) == before
+
+
+def _output_of(classifier: Classifier, name: str, batch: torch.Tensor) -> np.ndarray:
+    """One layer's output in a plain forward pass, copied by a hook of the test's own."""
+    kept: list[torch.Tensor] = []
+    module = find_layer(classifier.layers, name).module
+    handle = module.register_forward_hook(lambda _m, _i, out: kept.append(out.detach().clone()))
+    try:
+        with torch.no_grad():
+            classifier.model(batch)
+    finally:
+        handle.remove()
+    return kept[0][0].numpy()
 
 
 def test_look_inside_without_gradcam_or_layer(
@@ -208,7 +223,9 @@ def test_crop_box_finds_the_crop_in_the_picture(imagenet_like_classifier: Classi
     x = np.linspace(0, 255, width)[None, :].repeat(height, 0)
     y = np.linspace(0, 255, height)[:, None].repeat(width, 1)
     picture = np.stack([x, y, np.zeros_like(x)], axis=-1).round().astype(np.uint8)
-    crop = imagenet_like_classifier.inspect(Image.fromarray(picture), layers=()).model_input
+    crop = look_inside(
+        imagenet_like_classifier, Image.fromarray(picture), layer=None, gradcam=False
+    ).model_input
     x0, y0, x1, y1 = crop_box(width, height, imagenet_like_classifier.spec.preprocessing)
     assert crop[0, 0, 0] == pytest.approx(x0 * 255, abs=2)
     assert crop[0, -1, 0] == pytest.approx(x1 * 255, abs=2)

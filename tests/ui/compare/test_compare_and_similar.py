@@ -20,10 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 def test_compare_shows_a_second_top5_and_stopping_frees_it(
-    qtbot, main_window, monkeypatch, chelsea_png, small_checkpoint_file, tmp_path
+    qtbot, gui, monkeypatch, chelsea_png, small_checkpoint_file, tmp_path
 ):
-    wait_result(qtbot, main_window, lambda: main_window.open_paths([chelsea_png]))
-    controller = main_window.findChild(CompareController)
+    wait_result(qtbot, gui, lambda: gui.browse.open_paths([chelsea_png]))
+    controller = gui.window.findChild(CompareController)
     monkeypatch.setattr(dialogs, "open_weights", lambda parent, directory: small_checkpoint_file)
     with qtbot.waitSignal(controller.compared, timeout=TIMEOUT) as blocker:
         controller.compare_action.trigger()
@@ -31,13 +31,13 @@ def test_compare_shows_a_second_top5_and_stopping_frees_it(
     assert compared.name == chelsea_png.name and compared.model.name == "fruit"
     assert {s.label for s in compared.prediction.scores} == set(SMALL_CLASSES)
     assert len(controller.panel.predictions.bar_texts()) == 3
-    assert len(main_window.predictions.bar_texts()) == 5  # the main model is untouched
-    assert main_window.model.num_classes == 1000 and controller.dock.isVisible()
+    assert len(gui.window.predictions.bar_texts()) == 5  # the main model is untouched
+    assert gui.session.model.num_classes == 1000 and controller.dock.isVisible()
 
     other = write_colour_dataset(tmp_path / "more", ("red",), per_class=1) / "red" / "000.png"
     with qtbot.waitSignal(controller.compared, timeout=TIMEOUT,
                           check_params_cb=lambda r: r.name == "000.png"):
-        main_window.open_paths([other])
+        gui.browse.open_paths([other])
 
     client = controller.client
     controller.dock.close()  # the dock's close button
@@ -46,30 +46,30 @@ def test_compare_shows_a_second_top5_and_stopping_frees_it(
     assert controller.panel.predictions.bar_texts() == []
 
 
-def test_compare_follows_a_camera_at_a_reduced_rate(qtbot, make_main_window, state_dict_file,
+def test_compare_follows_a_camera_at_a_reduced_rate(qtbot, make_gui, state_dict_file,
                                                     small_checkpoint_file):
-    window, capture = window_with_fake_camera(qtbot, make_main_window, state_dict_file)
-    controller = window.findChild(CompareController)
+    gui, capture = window_with_fake_camera(qtbot, make_gui, state_dict_file)
+    controller = gui.window.findChild(CompareController)
     with qtbot.waitSignal(capture.stream_started, timeout=TIMEOUT):
-        window.live.actions.start_camera.trigger()
+        gui.live.actions.start_camera.trigger()
     compared: list[float] = []
     controller.compared.connect(lambda result: compared.append(time.monotonic()))
     with qtbot.waitSignal(controller.compared, timeout=TIMEOUT):
         controller.compare_with(small_checkpoint_file)
-    shown = window.live.meter.counters.frames_painted_with_overlay
+    shown = gui.live.meter.counters.frames_painted_with_overlay
     qtbot.waitUntil(lambda: len(compared) >= 4, timeout=TIMEOUT)
-    assert window.live.meter.counters.frames_painted_with_overlay > shown  # the main model goes on
+    assert gui.live.meter.counters.frames_painted_with_overlay > shown  # the main model goes on
     gaps = [b - a for a, b in itertools.pairwise(compared[1:])]  # [0] came with the load
     assert all(gap > 0.8 / LIVE_RATE for gap in gaps), gaps
     with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
-        window.live.actions.stop.trigger()
+        gui.live.actions.stop.trigger()
 
 
-def test_find_similar_lists_the_nearest_and_opens_one(qtbot, main_window, monkeypatch, tmp_path):
+def test_find_similar_lists_the_nearest_and_opens_one(qtbot, gui, monkeypatch, tmp_path):
     folder = write_colour_dataset(tmp_path / "pictures", ("red", "blue"), per_class=4)
     query = folder / "red" / "002.png"
-    wait_result(qtbot, main_window, lambda: main_window.open_paths([query]))
-    controller = main_window.findChild(SimilarController)
+    wait_result(qtbot, gui, lambda: gui.browse.open_paths([query]))
+    controller = gui.window.findChild(SimilarController)
     monkeypatch.setattr(dialogs, "choose_folder", lambda parent, title, directory: folder)
     with qtbot.waitSignal(controller.results_shown, timeout=TIMEOUT) as blocker:
         controller.find_action.trigger()
@@ -89,8 +89,8 @@ def test_find_similar_lists_the_nearest_and_opens_one(qtbot, main_window, monkey
     item = grid.item(1)
     name = results.hits[1].path.name
     rect = grid.visualItemRect(item)
-    wait_result(qtbot, main_window,
+    wait_result(qtbot, gui,
                 lambda: qtbot.mouseClick(grid.viewport(), Qt.LeftButton, pos=rect.center()),
                 name=name)
-    assert main_window.collection.current == results.hits[1].path
+    assert gui.browse.collection.current == results.hits[1].path
     qtbot.waitUntil(lambda: controller.job is None, timeout=TIMEOUT)

@@ -42,39 +42,39 @@ def wait_views(qtbot, panel: InsidePanel, action: Callable[[], Any],
 
 
 @pytest.fixture
-def inside(qtbot, main_window, chelsea_png):
+def inside(qtbot, gui, chelsea_png):
     """The window with the panel shown and chelsea inspected; returns (window, panel, views)."""
-    panel = main_window.findChild(InsidePanel)
-    dock = main_window.findChild(QDockWidget, DOCK_NAME)
+    panel = gui.window.findChild(InsidePanel)
+    dock = gui.window.findChild(QDockWidget, DOCK_NAME)
     assert dock.isHidden()  # nobody pays for inspection until the panel is asked for
     dock.show()
-    views = wait_views(qtbot, panel, lambda: main_window.submit(FileSource(chelsea_png)))
-    return main_window, panel, views
+    views = wait_views(qtbot, panel, lambda: gui.session.submit(FileSource(chelsea_png)))
+    return gui, panel, views
 
 
-def test_hidden_panel_means_no_inspection(qtbot, main_window, chelsea_png, monkeypatch):
+def test_hidden_panel_means_no_inspection(qtbot, gui, chelsea_png, monkeypatch):
     asked: list[bool] = []
-    submit = main_window.inference.submit
+    submit = gui.session.inference.submit
 
     def spy(source, **options):
-        asked.append(options["inspect"])
+        asked.append(options["inspect"] is not None)  # the options travel, or None
         return submit(source, **options)
 
-    monkeypatch.setattr(main_window.inference, "submit", spy)
-    open_chelsea = lambda: main_window.submit(FileSource(chelsea_png))  # noqa: E731
-    assert wait_result(qtbot, main_window, open_chelsea).views is None
-    dock = main_window.findChild(QDockWidget, DOCK_NAME)
-    assert dock.toggleViewAction() in main_window.actions_.menus["view"].actions()
-    result = wait_result(qtbot, main_window, dock.toggleViewAction().trigger)  # re-run, inspected
+    monkeypatch.setattr(gui.session.inference, "submit", spy)
+    open_chelsea = lambda: gui.session.submit(FileSource(chelsea_png))  # noqa: E731
+    assert wait_result(qtbot, gui, open_chelsea).views is None
+    dock = gui.window.findChild(QDockWidget, DOCK_NAME)
+    assert dock.toggleViewAction() in gui.window.actions_.menus["view"].actions()
+    result = wait_result(qtbot, gui, dock.toggleViewAction().trigger)  # re-run, inspected
     assert isinstance(result.views, InsideViews)
     dock.toggleViewAction().trigger()
-    assert wait_result(qtbot, main_window, open_chelsea).views is None
+    assert wait_result(qtbot, gui, open_chelsea).views is None
     assert asked == [False, True, False, False]  # hiding re-runs the picture without views
 
 
 def test_kernels_64_for_torchvision_then_96_for_the_paper(qtbot, inside, cached_loader,
                                                           state_dict_file, paper_checkpoint_file):
-    window, panel, views = inside
+    gui, panel, views = inside
     tab = panel.kernels
     assert tab.kernels is views.kernels and tab.kernels.geometry.count == 64
     assert painted(tab.grid).shape == (8 * 45 - 1, 8 * 45 - 1, 3)  # 8x8 tiles of 44 px
@@ -88,7 +88,7 @@ def test_kernels_64_for_torchvision_then_96_for_the_paper(qtbot, inside, cached_
     weights = conv1_weights(cached_loader(state_dict_file, "cpu").model)
     np.testing.assert_array_equal(painted(tab.enlarged), kernel_tile(weights, 5, scale=4))
 
-    paper = wait_views(qtbot, panel, lambda: window.load_model(paper_checkpoint_file),
+    paper = wait_views(qtbot, panel, lambda: gui.session.load_model(paper_checkpoint_file),
                        lambda v: v.kernels.geometry.count == 96)
     assert (paper.kernels.geometry.rows, paper.kernels.geometry.cols) == (8, 12)
     assert painted(tab.grid).shape == (8 * 45 - 1, 12 * 45 - 1, 3)
@@ -126,7 +126,7 @@ def test_feature_grid_is_the_cores_and_follows_the_controls(qtbot, inside):
 
 
 def test_clicking_a_map_enlarges_it_and_overlays_it(qtbot, inside):
-    window, panel, views = inside
+    gui, panel, views = inside
     tab = panel.features
     panel.tabs.setCurrentWidget(tab)
     geometry = views.network.features.geometry
@@ -144,20 +144,20 @@ def test_clicking_a_map_enlarges_it_and_overlays_it(qtbot, inside):
                       colormap_name="viridis")
     np.testing.assert_array_equal(painted(tab.overlay), blended)
 
-    assert panel.controller.main_picture is None
+    assert gui.inside.main_picture is None
     panel.on_main.setChecked(True)  # the same overlay over the whole picture, in the crop
-    assert panel.controller.main_picture is views.channel.display_overlay
-    assert views.channel.display_overlay.shape == window.result.image.shape
-    assert not np.array_equal(views.channel.display_overlay, window.result.image)
+    assert gui.inside.main_picture is views.channel.display_overlay
+    assert views.channel.display_overlay.shape == gui.session.result.image.shape
+    assert not np.array_equal(views.channel.display_overlay, gui.session.result.image)
 
     views = wait_views(qtbot, panel, lambda: panel.opacity.setValue(90),
                        lambda v: v.options.opacity == 0.9)
     blended = overlay(views.network.model_input, activations["conv1"][channel], opacity=0.9,
                       colormap_name="viridis")
     np.testing.assert_array_equal(painted(tab.overlay), blended)
-    assert panel.controller.main_picture is views.channel.display_overlay
+    assert gui.inside.main_picture is views.channel.display_overlay
     panel.on_main.setChecked(False)
-    assert panel.controller.main_picture is None
+    assert gui.inside.main_picture is None
 
 
 def test_gradcam_for_the_top1_then_another_class(qtbot, inside):
@@ -190,7 +190,7 @@ def test_model_input_is_the_crop(inside):
 
 
 def test_save_as_png_from_the_context_menu(qtbot, inside, tmp_path, monkeypatch):
-    window, panel, views = inside
+    gui, panel, views = inside
     view = panel.kernels.grid
     assert view.contextMenuPolicy() == Qt.ActionsContextMenu
     assert [a.text() for a in view.actions()] == ["Save as PNG…"]
@@ -213,39 +213,40 @@ def test_save_as_png_from_the_context_menu(qtbot, inside, tmp_path, monkeypatch)
     monkeypatch.setattr(grid_view, "ask_png_path", lambda *_: tmp_path / "again.png")
     panel.model_input.view.save_action.trigger()
     assert not (tmp_path / "again.png").exists()
-    assert window.messages.isVisible()
-    assert "Cannot write to" in window.messages.text and "Permission denied" in window.messages.text
+    assert gui.window.messages.isVisible()
+    text = gui.window.messages.text
+    assert "Cannot write to" in text and "Permission denied" in text
 
 
-def test_place_tab_and_layer_come_back_next_time(qtbot, inside, make_main_window,
+def test_place_tab_and_layer_come_back_next_time(qtbot, inside, make_gui,
                                                  settings_store):
-    window, panel, _views = inside
+    gui, panel, _views = inside
     wait_views(qtbot, panel, lambda: panel.features.layer.setCurrentText("pool2"),
                lambda v: v.network.layer == "pool2")
     panel.tabs.setCurrentWidget(panel.model_input)
-    window.addDockWidget(Qt.LeftDockWidgetArea, window.findChild(QDockWidget, DOCK_NAME))
-    window.close()
-    again = make_main_window(store=settings_store)
-    dock = again.findChild(QDockWidget, DOCK_NAME)
-    assert dock.isVisible() and again.dockWidgetArea(dock) == Qt.LeftDockWidgetArea
-    restored = again.findChild(InsidePanel)
+    gui.window.addDockWidget(Qt.LeftDockWidgetArea, gui.window.findChild(QDockWidget, DOCK_NAME))
+    gui.window.close()
+    again = make_gui(store=settings_store)
+    dock = again.window.findChild(QDockWidget, DOCK_NAME)
+    assert dock.isVisible() and again.window.dockWidgetArea(dock) == Qt.LeftDockWidgetArea
+    restored = again.window.findChild(InsidePanel)
     assert restored.tabs.currentWidget() is restored.model_input
     assert restored.options().layer == "pool2"
     assert not restored.on_main.isEnabled()  # the model input has no overlay to show
 
 
-def test_live_gradcam_says_its_rate_and_leaves_the_stream_alone(qtbot, make_main_window,
+def test_live_gradcam_says_its_rate_and_leaves_the_stream_alone(qtbot, make_gui,
                                                                 state_dict_file):
-    window, capture = window_with_fake_camera(qtbot, make_main_window, state_dict_file)
-    panel = window.findChild(InsidePanel)
-    window.findChild(QDockWidget, DOCK_NAME).show()
+    gui, capture = window_with_fake_camera(qtbot, make_gui, state_dict_file)
+    panel = gui.window.findChild(InsidePanel)
+    gui.window.findChild(QDockWidget, DOCK_NAME).show()
     panel.tabs.setCurrentWidget(panel.gradcam)
     panel.on_main.setChecked(True)
-    window.live.actions.start_camera.trigger()
+    gui.live.actions.start_camera.trigger()
     rate = re.compile(r"Grad-CAM (on every|every \d+(st|nd|rd|th)) frame, [\d.]+/s")
     qtbot.waitUntil(lambda: rate.fullmatch(panel.gradcam.rate.text()) is not None,
                     timeout=TIMEOUT)
     assert panel.views.frame and panel.views.gradcam is not None
-    assert panel.controller.main_picture is None  # live frames are never painted over
+    assert gui.inside.main_picture is None  # live frames are never painted over
     with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
-        window.live.actions.stop.trigger()
+        gui.live.actions.stop.trigger()

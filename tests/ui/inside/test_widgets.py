@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from alexnet_gui.messages import ClassifyRequest, FrameSource, InspectOptions
+from alexnet_gui.core.visualize.inspector import NetworkInspector
+from alexnet_gui.messages import InspectOptions
 from alexnet_gui.ui.inside.panel import PAINT_RATE, InsidePanel
 from alexnet_gui.ui.inside.tabs import RateMeter
 from alexnet_gui.ui.widgets.grid_view import PixelView
-from alexnet_gui.workers.inspector import NetworkInspector
 
 
 class FakeClock:
@@ -50,9 +50,8 @@ def test_pixel_view_enlarges_by_whole_factors_and_maps_the_mouse_back(qtbot):
 @pytest.fixture(scope="module")
 def views(imagenet_like_classifier, chelsea_rgb):
     inspector = NetworkInspector()
-    inspector.set_options(InspectOptions())
-    request = ClassifyRequest(1, FrameSource(chelsea_rgb, "camera"), inspect=True)
-    return inspector(imagenet_like_classifier, Image.fromarray(chelsea_rgb), request)[1]
+    image = Image.fromarray(chelsea_rgb)
+    return inspector.look(imagenet_like_classifier, image, InspectOptions(), frame=True)[1]
 
 
 def test_panel_repaints_at_most_ten_times_a_second(qtbot, views):

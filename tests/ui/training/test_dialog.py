@@ -47,12 +47,12 @@ def small_run(dialog: TrainDialog, *, epochs: int = 1, batch: int = 8) -> None:
     form.input_size.setValue(64)
 
 
-def test_train_shows_progress_and_the_model_loads(qtbot, main_window, monkeypatch, tmp_path):
+def test_train_shows_progress_and_the_model_loads(qtbot, gui, monkeypatch, tmp_path):
     data = write_colour_dataset(tmp_path / "colours", ("red", "blue"), per_class=12)
-    train_action = next(a for a in main_window.actions_.menus["model"].actions()
+    train_action = next(a for a in gui.window.actions_.menus["model"].actions()
                         if a.text() == "&Train on Folder…")
     train_action.trigger()
-    dialog = main_window.findChild(QDialog, "trainDialog")
+    dialog = gui.window.findChild(QDialog, "trainDialog")
     assert isinstance(dialog, TrainDialog) and dialog.isVisible()
     monkeypatch.setattr(dialogs, "choose_folder", lambda parent, title, directory: data)
     dialog.form.data_button.click()
@@ -68,10 +68,10 @@ def test_train_shows_progress_and_the_model_loads(qtbot, main_window, monkeypatc
     assert dialog.plot.loss and len(dialog.plot.train_acc) == len(dialog.plot.val_acc) == 1
     assert not dialog.plot.grab().isNull()
     qtbot.waitUntil(lambda: not dialog.running, timeout=TIMEOUT)
-    with qtbot.waitSignal(main_window.inference.model_loaded, timeout=TIMEOUT) as loaded:
+    with qtbot.waitSignal(gui.session.inference.model_loaded, timeout=TIMEOUT) as loaded:
         dialog.use_button.click()
     assert loaded.args[0].info.categories == ("blue", "red")
-    assert main_window.settings.last_model == str(result.checkpoint)
+    assert gui.session.settings.last_model == str(result.checkpoint)
 
 
 def test_cancel_keeps_the_resumable_state_and_resume_continues(qtbot, dialog, tmp_path):

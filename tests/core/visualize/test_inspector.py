@@ -1,4 +1,4 @@
-"""The panel's inspector, called synchronously as the worker thread would call it."""
+"""The panel's inspector, called directly, as the inference worker calls it in its thread."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from PIL import Image
 
 from alexnet_gui.core.visualize.drawing import COLORMAPS, NORMALISATIONS
 from alexnet_gui.core.visualize.inside import KERNEL_NORMALISATIONS, look_inside
-from alexnet_gui.messages import ClassifyRequest, FileSource, FrameSource, InspectOptions
+from alexnet_gui.core.visualize.inspector import NetworkInspector, feature_layers, input_note
+from alexnet_gui.messages import InspectOptions
 from alexnet_gui.ui.inside.features_tab import COLORMAP_LABELS, NORMALISATION_LABELS
 from alexnet_gui.ui.inside.tabs import KERNEL_NORMALISATION_LABELS
-from alexnet_gui.workers.inspector import NetworkInspector, OptionsHolder
 
 
 class FakeClock:
@@ -27,32 +27,24 @@ def chelsea(chelsea_rgb: np.ndarray) -> Image.Image:
     return Image.fromarray(chelsea_rgb)
 
 
-def frame_request(chelsea_rgb: np.ndarray, request_id: int = 1, **options) -> ClassifyRequest:
-    return ClassifyRequest(request_id, FrameSource(chelsea_rgb, "camera"), inspect=True, **options)
-
-
 def test_the_panels_choices_are_the_cores():
     assert set(COLORMAP_LABELS) == set(COLORMAPS)
     assert set(NORMALISATION_LABELS) == set(NORMALISATIONS)
     assert set(KERNEL_NORMALISATION_LABELS) == set(KERNEL_NORMALISATIONS)
 
 
-def test_options_holder_hands_over_whole_frozen_options():
-    holder = OptionsHolder()
-    assert holder.get() == InspectOptions()
+def test_options_are_frozen_and_reach_the_views(imagenet_like_classifier, chelsea):
     chosen = InspectOptions(layer="relu2", channel=3)
-    holder.set(chosen)
-    assert holder.get() is chosen
     with pytest.raises(AttributeError):
         chosen.layer = "conv5"  # frozen: the worker can never see half a change
+    views = NetworkInspector().look(imagenet_like_classifier, chelsea, chosen)[1]
+    assert views.options is chosen and views.network.layer == "relu2"
 
 
-def test_views_come_from_the_same_pass_as_the_prediction(imagenet_like_classifier, chelsea,
-                                                         chelsea_png):
+def test_views_come_from_the_same_pass_as_the_prediction(imagenet_like_classifier, chelsea):
     inspector = NetworkInspector()
-    inspector.set_options(InspectOptions(layer="relu3", channel=7, gradcam=True))
-    request = ClassifyRequest(1, FileSource(chelsea_png), topk=3, inspect=True)
-    prediction, views = inspector(imagenet_like_classifier, chelsea, request)
+    options = InspectOptions(layer="relu3", channel=7, gradcam=True)
+    prediction, views = inspector.look(imagenet_like_classifier, chelsea, options, topk=3)
     reference = look_inside(imagenet_like_classifier, chelsea, layer="relu3", topk=5)
     expected = [s.index for s in reference.prediction.scores]
     assert [s.index for s in prediction.scores] == expected[:3]
@@ -60,16 +52,27 @@ def test_views_come_from_the_same_pass_as_the_prediction(imagenet_like_classifie
     np.testing.assert_array_equal(views.network.features.image, reference.features.image)
     assert views.channel.channel == 7 and views.channel.image.shape == (13 * 17, 13 * 17, 3)
     assert views.gradcam is not None and views.gradcam_fresh and not views.frame
+    assert views.layers == feature_layers(imagenet_like_classifier)
     assert views.layers[-1] == "pool5" and "fc6" not in views.layers
     assert views.kernels.geometry.count == 64
-    again = inspector(imagenet_like_classifier, chelsea, request)[1]
+    assert views.input_note == input_note(imagenet_like_classifier)
+    assert "224 × 224 px" in views.input_note
+    again = inspector.look(imagenet_like_classifier, chelsea, options, topk=3)[1]
     assert again.kernels is views.kernels  # drawn once per model
 
 
-def test_unknown_layer_and_class_fall_back(imagenet_like_classifier, chelsea, chelsea_rgb):
+def test_tta_is_honoured(imagenet_like_classifier, chelsea):
+    prediction = NetworkInspector().look(imagenet_like_classifier, chelsea, InspectOptions(),
+                                         topk=2, tta=True)[0]
+    expected = imagenet_like_classifier.classify(chelsea, topk=2, tta=True)
+    assert prediction.tta and [s.index for s in prediction.scores] == [
+        s.index for s in expected.scores]
+
+
+def test_unknown_layer_and_class_fall_back(imagenet_like_classifier, chelsea):
     inspector = NetworkInspector()
-    inspector.set_options(InspectOptions(layer="lrn1", class_index=5000, gradcam=True))
-    _, views = inspector(imagenet_like_classifier, chelsea, frame_request(chelsea_rgb))
+    options = InspectOptions(layer="lrn1", class_index=5000, gradcam=True)
+    _, views = inspector.look(imagenet_like_classifier, chelsea, options, frame=True)
     assert views.network.layer == "conv1"  # torchvision's AlexNet has no LRN
     top1 = views.network.prediction.scores[0].index
     assert views.gradcam.gradcam.class_index == top1
@@ -79,22 +82,21 @@ def test_gradcam_on_frames_is_capped_and_reblended(imagenet_like_classifier, che
                                                    chelsea_rgb):
     clock = FakeClock()
     inspector = NetworkInspector(gradcam_max_rate=4.0, clock=clock)
-    inspector.set_options(InspectOptions(gradcam=True))
-    first = inspector(imagenet_like_classifier, chelsea, frame_request(chelsea_rgb, 1))[1]
+
+    def frame(options: InspectOptions, image: Image.Image = chelsea):
+        return inspector.look(imagenet_like_classifier, image, options, frame=True)[1]
+
+    first = frame(InspectOptions(gradcam=True))
     assert first.gradcam_fresh and first.frame
     clock.now += 0.1
-    darker = (chelsea_rgb // 2).astype(np.uint8)
-    second = inspector(imagenet_like_classifier, Image.fromarray(darker),
-                       frame_request(darker, 2))[1]
+    darker = Image.fromarray((chelsea_rgb // 2).astype(np.uint8))
+    second = frame(InspectOptions(gradcam=True), darker)
     assert not second.gradcam_fresh  # within 1/4 s: the last map, over the new frame
     assert second.gradcam.gradcam is first.gradcam.gradcam
     assert not np.array_equal(second.gradcam.crop_overlay, first.gradcam.crop_overlay)
     clock.now += 0.2
-    assert inspector(imagenet_like_classifier, chelsea, frame_request(chelsea_rgb, 3))[1] \
-        .gradcam_fresh
-    inspector.set_options(InspectOptions(gradcam=True, class_index=3))  # a new class: at once
-    assert inspector(imagenet_like_classifier, chelsea, frame_request(chelsea_rgb, 4))[1] \
-        .gradcam_fresh
-    inspector.set_options(InspectOptions(gradcam=False))
-    assert inspector(imagenet_like_classifier, chelsea, frame_request(chelsea_rgb, 5))[1] \
-        .gradcam is None
+    assert frame(InspectOptions(gradcam=True)).gradcam_fresh
+    assert frame(InspectOptions(gradcam=True, class_index=3)).gradcam_fresh  # a new class: at once
+    assert frame(InspectOptions(gradcam=False)).gradcam is None
+    still = inspector.look(imagenet_like_classifier, chelsea, InspectOptions(gradcam=True))[1]
+    assert still.gradcam_fresh and not still.frame  # a still image always gets a fresh one

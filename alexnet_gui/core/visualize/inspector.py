@@ -1,44 +1,39 @@
-"""The "Inside the network" panel's inspector: what it draws, made in the inference worker's thread.
+"""The "Inside the network" panel's pictures for one request, with what is worth keeping between.
 
-:class:`NetworkInspector` is installed with :meth:`InferenceClient.set_inspector`; the worker calls
-it for every request made while the panel is visible. One call runs
-:func:`~alexnet_gui.core.visualize.inside.look_inside` (one forward pass: the prediction, the chosen layer's
-grid and Grad-CAM) and adds what the panel's clicks ask for, so the GUI thread only paints.
-
-Threads: the panel hands over :class:`InspectOptions` through :class:`OptionsHolder`, a lock around
-one frozen object, and that is the only state both threads touch. The kernel cache and the last
-Grad-CAM belong to the worker thread alone.
-
-Importing this module costs neither torch nor cv2 (the app imports it at start-up): the core
-modules are imported on the first call, in the worker thread.
+:class:`NetworkInspector` belongs to the inference worker, which calls it in its own thread for a
+request that carries :class:`~alexnet_gui.messages.InspectOptions`. One call runs
+:func:`~alexnet_gui.core.visualize.inside.look_inside` (one forward pass: the prediction, the
+chosen layer's grid and Grad-CAM) and adds what the panel's clicks ask for, so the GUI thread only
+paints. What it keeps between calls is why it is an object: conv1's grid, drawn once per model,
+and the last Grad-CAM, reused on frames that come faster than :data:`GRADCAM_MAX_RATE`. Nothing
+in it is shared with another thread.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
+from PIL import Image
 
-from alexnet_gui.messages import (
-    ChannelView,
-    ClassifyRequest,
-    FrameSource,
-    InsideViews,
-    InspectOptions,
+from alexnet_gui.core.imaging.decode import display_array
+from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.results import Prediction
+from alexnet_gui.core.visualize.drawing import feature_map, overlay
+from alexnet_gui.core.visualize.inside import (
+    Box,
+    GradCamView,
+    KernelGrid,
+    NetworkView,
+    crop_box,
+    kernel_view,
+    look_inside,
 )
-
-if TYPE_CHECKING:  # annotations only: these import torch
-    from PIL.Image import Image
-
-    from alexnet_gui.core.inference.classifier import Classifier
-    from alexnet_gui.core.results import Prediction
-    from alexnet_gui.core.visualize.inside import GradCamView, KernelGrid, NetworkView
+from alexnet_gui.messages import ChannelView, InsideViews, InspectOptions
 
 #: Grad-CAMs per second on frames. Its backward pass costs about one more forward pass; capped,
 #: a CPU keeps up with the camera, and the map in between is the last one over the newest frame.
@@ -51,22 +46,6 @@ TOP_CLASSES = 5
 FEATURE_KINDS = ("conv", "relu", "lrn", "pool")
 
 
-class OptionsHolder:
-    """The latest :class:`InspectOptions`, set by the GUI thread and read by the worker's."""
-
-    def __init__(self, options: InspectOptions | None = None) -> None:
-        self._lock = threading.Lock()
-        self._options = options or InspectOptions()
-
-    def get(self) -> InspectOptions:
-        with self._lock:
-            return self._options
-
-    def set(self, options: InspectOptions) -> None:
-        with self._lock:
-            self._options = options
-
-
 @dataclass(frozen=True, eq=False)
 class _LastCam:
     """The last Grad-CAM computed, for frames that skip it, and what it was computed for."""
@@ -77,7 +56,7 @@ class _LastCam:
 
 
 class NetworkInspector:
-    """``(classifier, image, request) -> (prediction, InsideViews)``, called in the worker thread.
+    """Draws :class:`~alexnet_gui.messages.InsideViews` for one image at a time, in one thread.
 
     Args:
         gradcam_max_rate: Grad-CAMs per second at most on frames; still images always get one.
@@ -86,38 +65,41 @@ class NetworkInspector:
 
     def __init__(self, *, gradcam_max_rate: float = GRADCAM_MAX_RATE,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.options = OptionsHolder()
         self._interval = 1.0 / gradcam_max_rate if gradcam_max_rate > 0 else 0.0
         self._clock = clock
         self._kernels: KernelGrid | None = None
         self._kernels_of: weakref.ref[Classifier] | None = None
         self._last_cam: _LastCam | None = None
 
-    def set_options(self, options: InspectOptions) -> None:
-        """Called from the GUI thread; the next request is drawn with ``options``."""
-        self.options.set(options)
-
-    def __call__(
-        self, classifier: Classifier, image: Image, request: ClassifyRequest
+    def look(
+        self,
+        classifier: Classifier,
+        image: Image.Image,
+        options: InspectOptions,
+        *,
+        topk: int = 5,
+        tta: bool = False,
+        frame: bool = False,
+        display: np.ndarray | None = None,
     ) -> tuple[Prediction, InsideViews]:
-        from alexnet_gui.core.imaging.decode import display_array
-        from alexnet_gui.core.visualize.inside import crop_box, look_inside
+        """The prediction (``topk`` classes, TenCrop if ``tta``) and the panel's views of ``image``.
 
-        options = self.options.get()
+        ``frame`` marks a camera or video frame, whose Grad-CAM is rate-capped; ``display`` is the
+        picture as shown (``None``: made here with
+        :func:`~alexnet_gui.core.imaging.decode.display_array`).
+        """
         kernels = self._kernel_grid(classifier, options.kernel_normalisation)
         layers = feature_layers(classifier)
         layer = options.layer if options.layer in layers else layers[0]
-        categories = len(classifier.spec.categories)
         class_index = options.class_index
-        if class_index is not None and not 0 <= class_index < categories:
+        if class_index is not None and not 0 <= class_index < len(classifier.spec.categories):
             class_index = None  # a class of the previous model
-        frame = isinstance(request.source, FrameSource)
         key = (class_index, options.opacity)
         fresh = options.gradcam and self._gradcam_due(frame, key)
-        display = display_array(image)
+        display = display_array(image) if display is None else display
         network = look_inside(  # at least the top 5: Grad-CAM offers any of them
             classifier, image, layer=layer, gradcam=fresh, class_index=class_index,
-            topk=max(TOP_CLASSES, request.topk), sort_by_mean=options.sort_by_mean,
+            topk=max(TOP_CLASSES, topk), sort_by_mean=options.sort_by_mean,
             normalisation=options.normalisation, colormap_name=options.colormap,
             opacity=options.opacity, display=display,
         )
@@ -128,9 +110,9 @@ class NetworkInspector:
             box = crop_box(image.width, image.height, classifier.spec.preprocessing)
             cam = _reblend(self._last_cam.view, network, display, box, options.opacity)
         prediction = dataclasses.replace(network.prediction,
-                                         scores=network.prediction.scores[: request.topk])
-        if request.tta:  # look_inside sees the center crop only; the answer must honour TTA
-            prediction = classifier.classify(image, topk=request.topk, tta=True)
+                                         scores=network.prediction.scores[:topk])
+        if tta:  # look_inside sees the center crop only; the answer must honour TTA
+            prediction = classifier.classify(image, topk=topk, tta=True)
         views = InsideViews(
             options=options,
             network=network,
@@ -152,8 +134,6 @@ class NetworkInspector:
 
     def _kernel_grid(self, classifier: Classifier, normalisation: str) -> KernelGrid:
         """conv1's grid, drawn once per model (and per normalisation), then reused."""
-        from alexnet_gui.core.visualize.inside import kernel_view
-
         owner = self._kernels_of() if self._kernels_of is not None else None
         grid = self._kernels
         if owner is not classifier or grid is None or grid.normalisation != normalisation:
@@ -184,12 +164,9 @@ def input_note(classifier: Classifier) -> str:
             f"(mean {mean}, std {std})")
 
 
-def _channel_view(classifier: Classifier, image: Image, network: NetworkView,
+def _channel_view(classifier: Classifier, image: Image.Image, network: NetworkView,
                   display: np.ndarray, options: InspectOptions) -> ChannelView | None:
     """The clicked map enlarged to about the crop's size, and blended over crop and picture."""
-    from alexnet_gui.core.visualize.drawing import feature_map, overlay
-    from alexnet_gui.core.visualize.inside import crop_box
-
     layer, channel = network.layer, options.channel
     if layer is None or channel is None or layer not in network.activations:
         return None
@@ -209,12 +186,9 @@ def _channel_view(classifier: Classifier, image: Image, network: NetworkView,
     )
 
 
-def _reblend(last: GradCamView, network: NetworkView, display: np.ndarray,
-             box: tuple[float, float, float, float], opacity: float) -> GradCamView:
+def _reblend(last: GradCamView, network: NetworkView, display: np.ndarray, box: Box,
+             opacity: float) -> GradCamView:
     """The last Grad-CAM over this frame: the map lags a little, the picture does not."""
-    from alexnet_gui.core.visualize.drawing import overlay
-    from alexnet_gui.core.visualize.inside import GradCamView
-
     cam = last.gradcam
     return GradCamView(
         cam,

@@ -1,0 +1,177 @@
+"""The session: what every feature of the window shares, and nothing that draws.
+
+One object holds the settings and their store, the main inference client, the picture's current
+source and the request it made, model loading and the folder dialogs start in. Feature controllers
+(browse, live, inside, compare, similar, training) receive it and the widgets they use, never the
+window; they talk to each other only through its signals. Qt-only and torch-free, so a controller
+can be unit-tested with a session over a fake client.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PyQt5.QtCore import QObject, QSettings, pyqtSignal, pyqtSlot
+
+from alexnet_gui.messages import ClassifyResult, FrameSource, InspectOptions, ModelStatus, Source
+from alexnet_gui.settings import Settings, save_settings
+
+if TYPE_CHECKING:  # handed in by alexnet_gui.app; the UI never imports the workers at run time
+    from alexnet_gui.core.results import ModelInfo
+    from alexnet_gui.workers.inference_client import InferenceClient
+    from alexnet_gui.workers.jobs import JobRunner
+
+STATUS_MS = 5000  # how long a passing status-bar line stays
+
+
+class Session(QObject):
+    """Settings, the inference client, the current source and result; signals for the rest.
+
+    Signals:
+        result_shown(ClassifyResult): a result is now on screen (painted by the results view).
+        image_opened(): the user opened a still image (file, folder, paste, drop); streams stop.
+        open_requested(object): a feature asks the browser to open these paths (a list of Path).
+        settings_changed(Settings): the settings changed and were saved.
+        message_posted(str): something the user should read in the message bar (an error).
+        status_posted(str, int): a passing line for the status bar, and for how many ms.
+        title_changed(str): the name of what is on screen, for the window title ("" for none).
+        model_loading(object): a model load was asked for (the weights Path, or None: ImageNet).
+        closing(): the app is closing; stop cameras and jobs before the worker stops.
+    """
+
+    result_shown = pyqtSignal(object)
+    image_opened = pyqtSignal()
+    open_requested = pyqtSignal(object)
+    settings_changed = pyqtSignal(object)
+    message_posted = pyqtSignal(str)
+    status_posted = pyqtSignal(str, int)
+    title_changed = pyqtSignal(str)
+    model_loading = pyqtSignal(object)
+    closing = pyqtSignal()
+
+    def __init__(self, *, settings: Settings, store: QSettings, inference: InferenceClient,
+                 jobs: JobRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._settings, self._store = settings, store
+        self.inference, self.jobs = inference, jobs
+        self.result: ClassifyResult | None = None
+        self.model: ModelInfo | None = None
+        self._source: Source | None = None
+        self._inspect: InspectOptions | None = None
+        self._load_seq = self._source_seq = 0
+        self._closed = False
+        inference.model_loaded.connect(self._on_inference_model_loaded)
+        inference.device_changed.connect(self._on_inference_model_changed)
+
+    # -- settings -----------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def update_settings(self, **changes: object) -> None:
+        """Change, save and announce the settings."""
+        self._settings = self._settings.replace(**changes)
+        save_settings(self._settings, self._store)
+        self.settings_changed.emit(self._settings)
+
+    def start_dir(self) -> str:
+        """Where file dialogs open: the last folder used, else the home folder."""
+        folder = self._settings.last_folder
+        return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+    # -- talking to the user, through whoever shows it ------------------------------------------
+
+    def post_message(self, text: str) -> None:
+        self.message_posted.emit(text)
+
+    def post_status(self, text: str, ms: int = STATUS_MS) -> None:
+        self.status_posted.emit(text, ms)
+
+    def set_title(self, name: str) -> None:
+        self.title_changed.emit(name)
+
+    def request_open(self, paths: list[Path]) -> None:
+        self.open_requested.emit(list(paths))
+
+    # -- the model ----------------------------------------------------------------------------
+
+    def load_model(self, weights: Path | None) -> None:
+        """Load ``weights`` (``None``: ImageNet); the current picture is classified again after."""
+        self._load_seq += 1
+        self.model_loading.emit(weights)
+        s = self._settings
+        self.inference.load_model(weights, device=s.device, engine=s.engine)
+
+    def is_stale(self, seq: int) -> bool:
+        """Whether work started at load ``seq`` predates the newest model load."""
+        return seq < self._load_seq
+
+    @property
+    def load_seq(self) -> int:
+        return self._load_seq
+
+    # -- the picture's requests ---------------------------------------------------------------
+
+    @property
+    def source(self) -> Source | None:
+        """What the picture on screen was made from (the last one submitted)."""
+        return self._source
+
+    def submit(self, source: Source) -> int:
+        """Classify ``source`` (a newer request replaces one still waiting); its request id."""
+        self._source, self._source_seq = source, self._load_seq
+        s = self._settings
+        return self.inference.submit(source, topk=s.topk, tta=s.tta, inspect=self._inspect)
+
+    def submit_frame(self, frame: np.ndarray, *, name: str = "camera", bgr: bool = False) -> int:
+        """Classify an RGB (or BGR) frame; a newer frame replaces one still waiting."""
+        return self.submit(FrameSource(frame, name, bgr))
+
+    def resubmit(self) -> None:
+        """Run the current source again (new options, model or settings)."""
+        if self._source is not None:
+            self.submit(self._source)
+
+    def set_inspect(self, options: InspectOptions | None, *, rerun: bool = True) -> None:
+        """Ask for the inside views with ``options`` (``None``: none) from now on.
+
+        ``rerun``: run the current picture again to show them (``False``: a quiet correction,
+        such as a layer the new model lacks being replaced in the list).
+        """
+        self._inspect = options
+        if rerun:
+            self.resubmit()
+
+    def show_result(self, result: ClassifyResult) -> None:
+        """Called by whoever painted ``result``: remember it and tell the other features."""
+        self.result = result
+        self.result_shown.emit(result)
+
+    def forget_result(self) -> None:
+        self.result = None
+
+    # -- shutting down ------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Tell the features (cameras stop first), then stop the jobs and the worker; once."""
+        if self._closed:
+            return
+        self._closed = True
+        self.closing.emit()
+        self.inference.shutdown()
+        self.jobs.shutdown()
+
+    @pyqtSlot(object)
+    def _on_inference_model_loaded(self, status: ModelStatus) -> None:
+        self.model = status.info
+        self.update_settings(last_model=str(status.weights or ""))
+        if self._source is not None and self._source_seq < self._load_seq:
+            self.resubmit()
+
+    @pyqtSlot(object)
+    def _on_inference_model_changed(self, status: ModelStatus) -> None:
+        self.model = status.info
+        self.resubmit()
