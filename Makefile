@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-pytorch clean
+.PHONY: run test lint typecheck bench bench-pytorch clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ run: $(STAMP)
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
 	$(PY) -m ruff check alexnet_gui tests benchmarks scripts main.py
+	$(PY) -m mypy
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
 
 lint: $(STAMP)
 	$(PY) -m ruff check alexnet_gui tests benchmarks scripts main.py

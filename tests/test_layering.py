@@ -151,3 +151,49 @@ gui.window.close()
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "LOADED []" in done.stdout
+
+
+def _package_modules() -> dict[str, Path]:
+    return {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+
+
+def _internal_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that ``path`` imports, at any depth (``from x import y`` counts x.y
+    when y is a module, else x)."""
+    found = set()
+    for name in imports(path, module_level_only=False):
+        if name in modules:
+            found.add(name)
+    return found
+
+
+def test_no_import_circles():
+    """Not even through imports inside functions; ``if TYPE_CHECKING:`` blocks do not count."""
+    modules = _package_modules()
+    graph = {name: _internal_imports(path, modules) - {name} for name, path in modules.items()}
+    done: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        if node in stack:
+            cycles.append([*stack[stack.index(node):], node])
+            return
+        if node in done:
+            return
+        for nxt in sorted(graph[node]):
+            if not nxt.startswith(node + "."):  # a package importing its own modules is no circle
+                visit(nxt, [*stack, node])
+        done.add(node)
+
+    for module in sorted(graph):
+        visit(module, [])
+    assert not cycles, "import circles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+@pytest.mark.parametrize("path", python_files("ui"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_feature_controllers_never_see_the_window(path):
+    """Only the window's own module names it; features get the session and their widgets."""
+    if path.name == "main_window.py":
+        return
+    names = imports(path, module_level_only=False)
+    assert "alexnet_gui.ui.main_window" not in names, f"{path.name} imports the main window"
