@@ -44,6 +44,7 @@ from alexnet_gui.ui.live.actions import LiveActions
 from alexnet_gui.ui.live.controller import LiveController
 from alexnet_gui.ui.main_window import MainWindow
 from alexnet_gui.ui.model_controller import ModelController
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.results import ResultsController
 from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.training.controller import TrainingController
@@ -62,8 +63,8 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    QApplication.setAttribute(Qt.AA_EnableHighDpiScaling, True)
-    QApplication.setAttribute(Qt.AA_UseHighDpiPixmaps, True)
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_EnableHighDpiScaling, True)
+    QApplication.setAttribute(Qt.ApplicationAttribute.AA_UseHighDpiPixmaps, True)
     app = QApplication(list(argv) if argv is not None else sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setApplicationVersion(__version__)
@@ -136,9 +137,10 @@ def build_gui(
                                 status=window.status)
     browse = BrowseController(session, actions=window.actions_, batch=window.batch,
                               dialog_parent=window)
-    window.content_dropped.connect(browse.open_content)
+    window.content_dropped.connect(browse.on_content_dropped)
     live_actions = LiveActions(window, camera_menu=window.add_menu("&Camera"),
-                               file_menu=menus["file"], file_anchor=menus["recent"].menuAction(),
+                               file_menu=menus["file"],
+                               file_anchor=present(menus["recent"].menuAction()),
                                toolbar=window.actions_.toolbar)
     live = LiveController(session, capture=capture if capture is not None else CaptureClient(),
                           actions=live_actions, view=window.view,
@@ -183,7 +185,9 @@ def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:
     app = create_application()
     gui = build_gui()
     probe = _Probe(gui)
-    app.aboutToQuit.connect(gui.window.close)  # Ctrl+C or a logout still shut down cleanly
+    # Ctrl+C or a logout still shut down cleanly. close() is a Qt slot returning bool; the
+    # stub wants slots that return None.
+    app.aboutToQuit.connect(gui.window.close)  # type: ignore[arg-type]
     _quit_on_sigint(app)
     gui.window.show()
 
@@ -226,7 +230,8 @@ class _Probe(QObject):
         if event == "first_result" and self._screenshot:
             QTimer.singleShot(400, self._save_screenshot)  # let the window paint first
         elif event == self._quit_after:
-            QTimer.singleShot(0, self._window.close)
+            # close() is a Qt slot returning bool; the stub wants slots that return None
+            QTimer.singleShot(0, self._window.close)  # type: ignore[arg-type]
 
     @pyqtSlot(object)
     def _on_inference_model_loaded(self, _status: object) -> None:

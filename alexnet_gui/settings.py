@@ -89,7 +89,7 @@ def settings_path() -> Path:
 
 def open_store(path: Path | str | None = None) -> QSettings:
     """A QSettings on an explicit INI file: ``path``, or :func:`settings_path`."""
-    store = QSettings(str(path or settings_path()), QSettings.IniFormat)
+    store = QSettings(str(path or settings_path()), QSettings.Format.IniFormat)
     store.setFallbacksEnabled(False)
     return store
 
@@ -117,7 +117,7 @@ def save_settings(settings: Settings, store: QSettings) -> None:
     for item in dataclasses.fields(Settings):
         store.setValue(item.name, _SAVERS[str(item.type)](getattr(settings, item.name)))
     store.sync()
-    if store.status() != QSettings.NoError:
+    if store.status() != QSettings.Status.NoError:
         log.warning("could not write the settings file %s", store.fileName())
 
 

@@ -1,4 +1,4 @@
-"""Fuzz the image decoder: any exception from ``core.imaging`` other than ImageLoadError is a bug.
+"""Fuzz the image decoder: any exception from ``core.imaging.decode`` but ImageLoadError is a bug.
 
 Every file, paste and drop reaches Pillow through :func:`image_from_bytes` or :func:`load_image`,
 and the app promises one readable message per bad input. atheris (libFuzzer for Python) mutates a

@@ -10,11 +10,12 @@ import functools
 
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
-from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QStyle, QToolBar
+from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QMenuBar, QStyle, QToolBar
 
 from alexnet_gui.core.engines.names import ENGINES
 from alexnet_gui.core.inference.devices import DEVICES
 from alexnet_gui.settings import TOPK_RANGE
+from alexnet_gui.ui.qt_types import present
 
 DEVICE_LABELS = {"auto": "&Auto (CUDA if available)", "cpu": "&CPU", "cuda": "C&UDA"}
 ENGINE_LABELS = {"auto": "&Auto (fastest that keeps quality)", "pytorch": "&PyTorch (reference)",
@@ -27,20 +28,22 @@ class Actions:
 
     def __init__(self, window: QMainWindow) -> None:
         act = functools.partial(_action, window)
-        self.open_files = act("&Open…", QKeySequence.Open, icon=QStyle.SP_DialogOpenButton,
+        self.open_files = act("&Open…", QKeySequence.Open,
+                              icon=QStyle.StandardPixmap.SP_DialogOpenButton,
                               tip="Open one or more images")
-        self.open_folder = act("Open &Folder…", "Ctrl+Shift+O", icon=QStyle.SP_DirOpenIcon,
+        self.open_folder = act("Open &Folder…", "Ctrl+Shift+O",
+                               icon=QStyle.StandardPixmap.SP_DirOpenIcon,
                                tip="Classify every image in a folder")
         self.export_result = act("&Export Result…", QKeySequence.Save,
-                                 icon=QStyle.SP_DialogSaveButton,
+                                 icon=QStyle.StandardPixmap.SP_DialogSaveButton,
                                  tip="Save the annotated image as PNG and its predictions as JSON")
         self.export_csv = act("Export &Table as CSV…", "Ctrl+Shift+S")
         self.quit = act("&Quit", "Ctrl+Q")
         self.clear_recent = act("&Clear Recent Files")
         self.paste = act("&Paste Image", QKeySequence.Paste,
                          tip="Classify the image or the image files on the clipboard")
-        self.previous = act("&Previous Image", "Left", icon=QStyle.SP_ArrowBack)
-        self.next = act("&Next Image", "Right", icon=QStyle.SP_ArrowForward)
+        self.previous = act("&Previous Image", "Left", icon=QStyle.StandardPixmap.SP_ArrowBack)
+        self.next = act("&Next Image", "Right", icon=QStyle.StandardPixmap.SP_ArrowForward)
         self.page_up = act("Back 10 Images", "PgUp")
         self.page_down = act("Forward 10 Images", "PgDown")
         self.first = act("F&irst Image", "Home")
@@ -85,7 +88,7 @@ def _action(window: QMainWindow, text: str, shortcut: object = None, *,
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
     if icon is not None:
-        action.setIcon(window.style().standardIcon(icon))
+        action.setIcon(present(window.style()).standardIcon(icon))
     action.setStatusTip(tip)
     action.setCheckable(checkable)
     if data is not None:
@@ -96,38 +99,42 @@ def _action(window: QMainWindow, text: str, shortcut: object = None, *,
     return action
 
 
+def _submenu(parent: QMenuBar | QMenu, title: str) -> QMenu:
+    return present(parent.addMenu(title))
+
+
 def _build_menus(window: QMainWindow, a: Actions) -> None:
-    bar = window.menuBar()
-    file = a.menus["file"] = bar.addMenu("&File")
+    bar = present(window.menuBar())
+    file = a.menus["file"] = _submenu(bar, "&File")
     file.addActions([a.open_files, a.open_folder])
-    a.menus["recent"] = file.addMenu("Open &Recent")
+    a.menus["recent"] = _submenu(file, "Open &Recent")
     file.addSeparator()
     file.addActions([a.export_result, a.export_csv])
     file.addSeparator()
     file.addAction(a.quit)
-    a.menus["edit"] = bar.addMenu("&Edit")
+    a.menus["edit"] = _submenu(bar, "&Edit")
     a.menus["edit"].addAction(a.paste)
-    view = a.menus["view"] = bar.addMenu("&View")
+    view = a.menus["view"] = _submenu(bar, "&View")
     view.addAction(a.full_screen)
     view.addAction(a.toolbar.toggleViewAction())
     view.addAction(a.dismiss_messages)
     view.addSeparator()  # panels add their toggle actions below
-    go = a.menus["go"] = bar.addMenu("&Go")
+    go = a.menus["go"] = _submenu(bar, "&Go")
     go.addActions([a.previous, a.next, a.page_up, a.page_down, a.first, a.last])
-    model = a.menus["model"] = bar.addMenu("&Model")
+    model = a.menus["model"] = _submenu(bar, "&Model")
     model.addActions([a.imagenet, a.open_weights])
-    device = a.menus["device"] = bar.addMenu("&Device")
+    device = a.menus["device"] = _submenu(bar, "&Device")
     device.addActions(list(a.devices.values()))
-    options = a.menus["options"] = bar.addMenu("&Options")
-    topk = options.addMenu("Show &Top-k")
+    options = a.menus["options"] = _submenu(bar, "&Options")
+    topk = _submenu(options, "Show &Top-k")
     topk.addActions(list(a.topk.values()))
     options.addAction(a.tta)
-    options.addMenu("&Engine").addActions(list(a.engines.values()))
-    help_menu = a.menus["help"] = bar.addMenu("&Help")
+    _submenu(options, "&Engine").addActions(list(a.engines.values()))
+    help_menu = a.menus["help"] = _submenu(bar, "&Help")
     help_menu.addActions([a.about, a.about_qt])
     tools = a.toolbar
     tools.setObjectName("mainToolBar")
-    tools.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
+    tools.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     for action, text in ((a.open_files, "Open"), (a.open_folder, "Open Folder"),
                          (a.export_result, "Export"), (a.previous, "Previous"),
                          (a.next, "Next")):

@@ -63,12 +63,12 @@ class DownloadDialog(QDialog):
             "app meanwhile: images are shown, and classified once a model is loaded."
         )
         text.setWordWrap(True)
-        text.setTextFormat(Qt.RichText)
+        text.setTextFormat(Qt.TextFormat.RichText)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         buttons = QDialogButtonBox()
         self.download_button = QPushButton("Download")
         self.choose_button = QPushButton("Choose file…")
@@ -87,7 +87,8 @@ class DownloadDialog(QDialog):
         self.download_button.clicked.connect(self._on_download_clicked)
         self.choose_button.clicked.connect(self._on_choose_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
-        self.close_button.clicked.connect(self.close)
+        # close() is a Qt slot returning bool; the stub wants slots that return None
+        self.close_button.clicked.connect(self.close)  # type: ignore[arg-type]
 
     @property
     def downloading(self) -> bool:
@@ -97,7 +98,7 @@ class DownloadDialog(QDialog):
         if self._job is not None:
             self._job.cancel()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def closeEvent(self, event: QCloseEvent | None) -> None:
         self.cancel()
         super().closeEvent(event)
 

@@ -88,7 +88,7 @@ def export_csv(rows: Iterable[Iterable[str]], path: Path) -> Path:
 def encode_png(image: QImage) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
-    buffer.open(QIODevice.WriteOnly)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
     if not image.save(buffer, "PNG"):
         raise ExportError("Could not encode the image as PNG.")
     buffer.close()
@@ -111,8 +111,8 @@ def write_atomically(files: Mapping[Path, bytes]) -> None:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-        for tmp, path in written:
-            os.replace(tmp, path)
+        for tmp_path, path in written:
+            os.replace(tmp_path, path)
             published.append(path)
     except BaseException as exc:
         for leftover in [tmp for tmp, _ in written] + published:

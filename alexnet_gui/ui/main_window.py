@@ -24,6 +24,7 @@ from alexnet_gui.settings import Settings
 from alexnet_gui.ui.actions import Actions
 from alexnet_gui.ui.browse.batch_panel import BatchPanel
 from alexnet_gui.ui.browse.sources import clipboard_content, offers_content
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.widgets.image_view import ImageView
 from alexnet_gui.ui.widgets.message_bar import MessageBar
 from alexnet_gui.ui.widgets.predictions import PredictionsPanel
@@ -51,14 +52,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._closed = False
         self.view, self.messages, self.predictions = ImageView(), MessageBar(), PredictionsPanel()
-        self.splitter = QSplitter(Qt.Horizontal)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.addWidget(self.view)
         side = QScrollArea()  # ten bars and the model box must not set the window's height
         side.setWidget(self.predictions)
         side.setWidgetResizable(True)
         side.setFrameShape(QScrollArea.NoFrame)
-        side.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         central = QWidget()
@@ -70,16 +71,17 @@ class MainWindow(QMainWindow):
         self.actions_ = Actions(self)
         self.batch = BatchPanel()
         self.folder_dock = self.add_dock(self.batch, "Folder", object_name="folderDock",
-                                         area=Qt.BottomDockWidgetArea)
-        self.status = StatusFields(self.statusBar())
-        self.actions_.quit.triggered.connect(self.close)
+                                         area=Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.status = StatusFields(present(self.statusBar()))
+        # close() is a Qt slot returning bool; the stub wants slots that return None
+        self.actions_.quit.triggered.connect(self.close)  # type: ignore[arg-type]
         self.actions_.full_screen.triggered.connect(self.toggle_full_screen)
         self.actions_.dismiss_messages.triggered.connect(self.messages.dismiss)
 
     # -- extension points ---------------------------------------------------------------------
 
     def add_dock(self, widget: QWidget, title: str, *, object_name: str,
-                 area: Qt.DockWidgetArea = Qt.RightDockWidgetArea,
+                 area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
                  hidden: bool = False) -> QDockWidget:
         """Add a panel; its toggle goes to the View menu and its place is saved in settings.
 
@@ -99,7 +101,7 @@ class MainWindow(QMainWindow):
     def add_menu(self, title: str) -> QMenu:
         """A new top-level menu before Help (Camera, Tools...)."""
         menu = QMenu(title, self)
-        self.menuBar().insertMenu(self.actions_.menus["help"].menuAction(), menu)
+        present(self.menuBar()).insertMenu(self.actions_.menus["help"].menuAction(), menu)
         return menu
 
     def show_title(self, name: str) -> None:
@@ -107,7 +109,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name} - {APP_NAME}" if name else APP_NAME)
 
     def show_status(self, text: str, ms: int) -> None:
-        self.statusBar().showMessage(text, ms)
+        present(self.statusBar()).showMessage(text, ms)
 
     def toggle_full_screen(self) -> None:
         if self.isFullScreen():
@@ -124,7 +126,8 @@ class MainWindow(QMainWindow):
         if not (s.window_geometry and self.restoreGeometry(QByteArray(s.window_geometry))):
             self.resize(*DEFAULT_SIZE)
         if not (s.window_state and self.restoreState(QByteArray(s.window_state))):
-            self.resizeDocks([self.folder_dock], [190], Qt.Vertical)  # the picture comes first
+            # the picture comes first
+            self.resizeDocks([self.folder_dock], [190], Qt.Orientation.Vertical)
         if not (s.splitter_state and self.splitter.restoreState(QByteArray(s.splitter_state))):
             self.splitter.setSizes([880, 300])
 
@@ -138,17 +141,19 @@ class MainWindow(QMainWindow):
 
     # -- drag and drop, close -----------------------------------------------------------------
 
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+    def dragEnterEvent(self, event: QDragEnterEvent | None) -> None:
+        assert event is not None
         if offers_content(event.mimeData()):
             event.acceptProposedAction()
 
-    def dropEvent(self, event: QDropEvent) -> None:
+    def dropEvent(self, event: QDropEvent | None) -> None:
+        assert event is not None
         content = clipboard_content(event.mimeData())
         if content is not None:
             self.content_dropped.emit(content)
             event.acceptProposedAction()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def closeEvent(self, event: QCloseEvent | None) -> None:
         if not self._closed:  # closed once more by the app's aboutToQuit
             self._closed = True
             self.closing.emit()

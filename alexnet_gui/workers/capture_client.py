@@ -1,7 +1,7 @@
 """The GUI thread's handle on the camera side: the capture worker and the camera probe.
 
 Importing this module costs no OpenCV. ``app.py`` builds a :class:`CaptureClient` before the
-window is shown, and cv2 (through ``core.video``) is first imported by the probe, in the probe's
+window is shown, and cv2 (through ``core.imaging.video``) is first imported by the probe, in its
 own thread, or by the first start: never before the window is on screen. The UI gets this object
 handed in and talks to the camera through it only (the UI may not import the workers).
 """

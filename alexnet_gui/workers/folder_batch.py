@@ -86,7 +86,7 @@ class FolderBatch:
         self.request = request
         self.paths: tuple[Path, ...] = tuple(find_images(request.paths))
         self.summary: BatchFinished | None = None
-        #: Set when the GPU ran out of memory and the model moved to the CPU (core.fallback);
+        #: Set when the GPU ran out of memory and the model moved to the CPU (inference.fallback);
         #: the worker shows it, tells the GUI the device changed, and sets it back to None.
         self.note: str | None = None
         self._control = control

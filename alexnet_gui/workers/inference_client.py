@@ -1,6 +1,6 @@
 """The GUI thread's handle on the inference worker: request numbering and stale-result dropping.
 
-Importing this module costs neither torch nor torchvision (see workers.inference).
+Importing this module costs neither torch nor torchvision (see workers.inference_worker).
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ class InferenceClient(QObject):
         self._batch_id = 0
         self.stale_dropped = 0
 
-    @property
-    def thread(self) -> QThread:
+    @property  # shadows QObject.thread() on purpose: the worker's thread, not this object's
+    def thread(self) -> QThread:  # type: ignore[override]
         return self._thread
 
     def start(self) -> None:

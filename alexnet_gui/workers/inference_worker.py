@@ -6,8 +6,8 @@ runs here too, a chunk of images at a time; a single-image request waiting in th
 is served before each chunk and cuts the current chunk short, so the picture the user asked for
 never waits behind a folder.
 
-Importing this module costs neither torch nor torchvision: core.inference and core.weights are
-imported inside the worker thread, when the first model is loaded.
+Importing this module costs neither torch nor torchvision: the classifier and the weights loader
+are imported inside the worker thread, when the first model is loaded.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ ModelLoader = Callable[[Path | None, str], "Classifier"]
 
 
 def load_classifier(weights: Path | None, device: str) -> Classifier:
-    """The default loader: core.weights + core.inference, imported here, in the worker thread.
+    """The default loader: core.models.weights + the classifier, imported in the worker thread.
 
     The official ImageNet file, passed by path (after a download), is loaded as ImageNet so that
     it gets its real name and metadata rather than those of an anonymous state_dict.
@@ -161,10 +161,13 @@ class InferenceWorker(QObject):
         self._runtime: RuntimeInfo | None = None
         self._batch: FolderBatch | None = None
         self._inspector: NetworkInspector | None = None  # made by the first inspect request
-        self._chunk_scheduled.connect(self._on_self_chunk_scheduled, Qt.QueuedConnection)
+        # the stub's connect() lacks PyQt5's `type` argument
+        self._chunk_scheduled.connect(self._on_self_chunk_scheduled,  # type: ignore[call-arg]
+                                      Qt.ConnectionType.QueuedConnection)
         #: A file opened alone is also a one-row batch: its row reuses the single answer.
         self._recent = RecentAnswer()
-        self.prediction_ready.connect(self._remember_answer, Qt.DirectConnection)
+        self.prediction_ready.connect(self._remember_answer,  # type: ignore[call-arg]
+                                      Qt.ConnectionType.DirectConnection)
 
     @property
     def classifier(self) -> Classifier | None:
@@ -235,8 +238,10 @@ class InferenceWorker(QObject):
         self._report_engine()
 
     def _report_engine(self) -> None:
-        note = self._classifier.engine.take_message() if self._classifier is not None else None
-        self.device_changed.emit(ModelStatus(self._classifier.info, self._weights, note=note))
+        classifier = self._classifier
+        assert classifier is not None, "called only with a model loaded"
+        note = classifier.engine.take_message()
+        self.device_changed.emit(ModelStatus(classifier.info, self._weights, note=note))
 
     # -- single images ------------------------------------------------------------------------
 
@@ -333,11 +338,13 @@ class InferenceWorker(QObject):
         batch = self._batch
         if batch is None:
             return False
-        steps = batch.step(self._classifier, interrupted=self._pending.waiting, known=self._recent)
+        classifier = self._classifier
+        assert classifier is not None, "a batch starts only once a model is loaded"
+        steps = batch.step(classifier, interrupted=self._pending.waiting, known=self._recent)
         for item in steps:
             self.batch_item_ready.emit(item)
         if batch.note is not None:  # the batch fell back to the CPU after running out of memory
-            self.device_changed.emit(ModelStatus(self._classifier.info, self._weights,
+            self.device_changed.emit(ModelStatus(classifier.info, self._weights,
                                                  note=batch.note))
             batch.note = None
         if batch.summary is None:

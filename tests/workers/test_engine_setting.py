@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from alexnet_gui.core.engines import names, select
-from alexnet_gui.core.engines import openvino
+from alexnet_gui.core.engines import names, openvino, select
 from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.weights import LoadedModel
 from tests.fixtures.engines import FakeEngine, three_class_spec

@@ -13,7 +13,7 @@ TIMEOUT = 20_000
 
 
 def hashed_name(body: bytes, stem: str = "alexnet-test") -> str:
-    """A file name with the SHA-256 prefix core.download checks, as torch.hub names files."""
+    """A file name with the SHA-256 prefix core.models.download checks, as torch.hub names files."""
     return f"{stem}-{hashlib.sha256(body).hexdigest()[:8]}.pth"
 
 

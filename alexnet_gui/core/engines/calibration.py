@@ -160,6 +160,9 @@ class FakeQuantized(nn.Module):
     FakeQuantize nodes and runs the layer in int8, which is the format NNCF produces too.
     """
 
+    weight_scale: torch.Tensor  # buffers, registered in __init__
+    weight_zero: torch.Tensor
+
     def __init__(self, layer: nn.Conv2d | nn.Linear, low: float, high: float) -> None:
         super().__init__()
         self.layer = layer

@@ -39,9 +39,13 @@ class Engine(Protocol):
     """What the Classifier needs: a batch of model inputs in, float32 logits out."""
 
     name: str
-    label: str
-    agreement: float | None
     info: dict[str, Any]
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def agreement(self) -> float | None: ...
 
     def run(self, batch: torch.Tensor) -> torch.Tensor: ...
 

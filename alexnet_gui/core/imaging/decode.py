@@ -14,6 +14,7 @@ import stat
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -84,7 +85,7 @@ def image_from_array(array: np.ndarray, *, bgr: bool = False) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
-def _decode(stream: io.BufferedIOBase | io.BytesIO, name: str) -> Image.Image:
+def _decode(stream: BinaryIO, name: str) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow warns between the limit and twice the limit; treat that as an error too.

@@ -1,7 +1,7 @@
-"""Which files are videos, by extension: apart from ``core.video`` so that it costs no OpenCV.
+"""Which files are videos, by extension: apart from :mod:`.video` so that it costs no OpenCV.
 
 The UI builds its "Open Video" file filter from this set, and the UI may not import cv2 (see
-``tests/test_layering.py``); ``core.video`` re-exports it for everything on the capture side.
+``tests/test_layering.py``); :mod:`.video` re-exports it for everything on the capture side.
 """
 
 from __future__ import annotations

@@ -127,9 +127,14 @@ class VideoSource:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _open_capture(self) -> CaptureLike:
+        """The capture, which :meth:`read` has checked is still open."""
+        assert self._capture is not None
+        return self._capture
+
     def _read_camera(self) -> np.ndarray:
         for _ in range(_CAMERA_READ_RETRIES):
-            ok, bgr = _safe_read(self._capture)
+            ok, bgr = _safe_read(self._open_capture())
             if ok:
                 return bgr
         raise VideoSourceError(
@@ -138,7 +143,7 @@ class VideoSource:
         )
 
     def _read_file(self) -> np.ndarray | None:
-        ok, bgr = _safe_read(self._capture)
+        ok, bgr = _safe_read(self._open_capture())
         if ok:
             return bgr
         count = self._info.frame_count
@@ -154,14 +159,15 @@ class VideoSource:
     def _rewind(self) -> np.ndarray:
         """Back to the first frame: seek if the backend can, otherwise open the file again."""
         self._position = 0
-        if self._capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
-            ok, bgr = _safe_read(self._capture)
+        capture = self._open_capture()
+        if capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
+            ok, bgr = _safe_read(capture)
             if ok:
                 return bgr
         if self._reopen is not None:
-            self._capture.release()
-            self._capture = self._reopen()
-            ok, bgr = _safe_read(self._capture)
+            capture.release()
+            self._capture = capture = self._reopen()
+            ok, bgr = _safe_read(capture)
             if ok:
                 return bgr
         raise VideoSourceError(f"{self._info.name}: cannot go back to the start to loop.")

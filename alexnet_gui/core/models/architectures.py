@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
+from typing import cast
 
 import torch
 from torch import nn
@@ -29,17 +30,17 @@ class PaperAlexNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
-        lrn = {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 2.0}
+        lrn = partial(nn.LocalResponseNorm, size=5, alpha=1e-4, beta=0.75, k=2.0)
         self.features = nn.Sequential(
             OrderedDict(
                 [
                     ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
                     ("relu1", nn.ReLU(inplace=True)),
-                    ("lrn1", nn.LocalResponseNorm(**lrn)),
+                    ("lrn1", lrn()),
                     ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
                     ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
                     ("relu2", nn.ReLU(inplace=True)),
-                    ("lrn2", nn.LocalResponseNorm(**lrn)),
+                    ("lrn2", lrn()),
                     ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
                     ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
                     ("relu3", nn.ReLU(inplace=True)),
@@ -85,13 +86,23 @@ def build_model(arch: str, num_classes: int = 1000, *, dropout: float = 0.5) -> 
 
 def last_linear(model: nn.Module) -> nn.Linear:
     """fc8: the layer fine-tuning replaces."""
-    linears = [m for m in model.classifier if isinstance(m, nn.Linear)]
+    linears = [m for m in _classifier(model) if isinstance(m, nn.Linear)]
     return linears[-1]
 
 
 def first_conv(model: nn.Module) -> nn.Conv2d:
     """conv1, whose kernels the app shows."""
-    return next(m for m in model.features if isinstance(m, nn.Conv2d))
+    return next(m for m in _features(model) if isinstance(m, nn.Conv2d))
+
+
+def _features(model: nn.Module) -> nn.Sequential:
+    """``model.features``: a Sequential in both architectures (nn.Module types it loosely)."""
+    return cast(nn.Sequential, model.features)
+
+
+def _classifier(model: nn.Module) -> nn.Sequential:
+    """``model.classifier``: a Sequential in both architectures."""
+    return cast(nn.Sequential, model.classifier)
 
 
 def num_classes_of(model: nn.Module) -> int:
@@ -133,14 +144,14 @@ def named_layers(model: nn.Module) -> list[NamedLayer]:
     """
     layers: list[NamedLayer] = []
     stage = 0
-    for module in model.features:
+    for module in _features(model):
         kind = _kind_of(module)
         if kind == "conv":
             stage += 1
         layers.append(NamedLayer(_stage_name(kind, stage), kind, module))
-    layers.append(NamedLayer("avgpool", "avgpool", model.avgpool))
+    layers.append(NamedLayer("avgpool", "avgpool", cast(nn.Module, model.avgpool)))
     fc = 5
-    for module in model.classifier:
+    for module in _classifier(model):
         kind = _kind_of(module)
         if kind in ("linear", "dropout"):
             # dropout belongs to the fc layer it feeds, as in the paper's drop6/fc6.
@@ -166,7 +177,7 @@ def min_input_size(arch: str) -> int:
     themselves rather than a formula that could drift from them.
     """
     with torch.device("meta"):  # no weights are made: 2 ms instead of half a second
-        features = build_model(arch, num_classes=2).features
+        features = _features(build_model(arch, num_classes=2))
     for size in range(8, LARGEST_INPUT_SIZE):
         try:
             features(torch.empty(1, 3, size, size, device="meta"))

@@ -12,7 +12,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from torch import nn
 
@@ -72,7 +72,7 @@ def save_checkpoint(path: Path | str, data: Mapping[str, Any]) -> Path:
         with os.fdopen(fd, "wb") as handle:
             writer = _RecordingWriter(handle)
             try:
-                torch.save(dict(data), writer)
+                torch.save(dict(data), cast(BinaryIO, writer))  # it has write() and flush()
             except RuntimeError as exc:
                 # torch's zip writer reports a failed write() as "unexpected pos ..."
                 if writer.error is None:

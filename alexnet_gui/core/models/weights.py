@@ -35,8 +35,8 @@ def imagenet_spec() -> WeightsSpec:
         preprocessing=Preprocessing(
             resize_size=int(preset.resize_size[0]),
             crop_size=int(preset.crop_size[0]),
-            mean=tuple(preset.mean),  # type: ignore[arg-type]
-            std=tuple(preset.std),  # type: ignore[arg-type]
+            mean=tuple(preset.mean),
+            std=tuple(preset.std),
             interpolation=preset.interpolation.value,
         ),
         source=weights.url,

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -78,6 +78,18 @@ class _Run:
     started: float
     broken: set[int]
 
+    @property
+    def epochs(self) -> int:
+        """``config.epochs``, which prepare_run always fills in."""
+        assert self.config.epochs is not None
+        return self.config.epochs
+
+    @property
+    def base_lr(self) -> float:
+        """``config.lr``, which prepare_run always fills in."""
+        assert self.config.lr is not None
+        return self.config.lr
+
     def checkpoint(self, *, full: bool) -> dict:
         """The checkpoint dict; ``full`` adds the optimizer state that resuming needs.
 
@@ -111,7 +123,7 @@ class _Run:
         return TrainProgress(
             phase,
             epoch,
-            self.config.epochs,
+            self.epochs,
             elapsed_s=time.perf_counter() - self.started,
             skipped_images=len(self.broken),
             **fields,
@@ -157,6 +169,7 @@ def train(
             config.data_dir, val_split=prepared.config.val_split, seed=prepared.config.seed
         )
     config = prepared.config
+    assert config.epochs is not None and config.lr is not None, "prepare_run fills them in"
     model = prepared.model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(
@@ -167,7 +180,7 @@ def train(
         weight_decay=config.weight_decay,
     )
     if prepared.optimizer_state is not None:
-        optimizer.load_state_dict(prepared.optimizer_state)
+        optimizer.load_state_dict(dict(prepared.optimizer_state))
     run = _Run(
         config=config,
         model=model,
@@ -266,18 +279,18 @@ def _train_epoch(
     """One pass over the training set and one over the validation set; ``None`` if cancelled."""
     config, model = run.config, run.model
     batches = len(train_data)
-    total_steps = config.epochs * batches
+    total_steps = run.epochs * batches
     warmup = round(config.warmup_epochs * batches)
     model.train()
     started = time.perf_counter()
-    loss_sum, correct, seen, lr = 0.0, 0, 0, config.lr
+    loss_sum, correct, seen, lr = 0.0, 0, 0, run.base_lr
     for batch, (images, labels, broken) in enumerate(train_data, start=1):
         if stop():
             return None
         run.broken.update(broken)
         if images is None:
             continue
-        lr = cosine_lr((epoch - 1) * batches + batch - 1, total_steps, config.lr, warmup)
+        lr = cosine_lr((epoch - 1) * batches + batch - 1, total_steps, run.base_lr, warmup)
         for group in run.optimizer.param_groups:
             group["lr"] = lr
         images = images.to(run.device, non_blocking=True)
@@ -300,8 +313,9 @@ def _train_epoch(
             )
         )
     if seen == 0:
+        images_total = len(cast(Sized, train_data.dataset))  # our datasets have a length
         raise DatasetError(
-            f"None of the {len(train_data.dataset)} training images could be read as an image; "
+            f"None of the {images_total} training images could be read as an image; "
             "check that the class folders hold real picture files."
         )
     val_acc = None

@@ -43,11 +43,11 @@ def make_optimizer(
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
 
-    def build(**fused: bool) -> torch.optim.Optimizer:
+    def build(fused: bool | None = None) -> torch.optim.Optimizer:  # None: torch's default
         if name == "adamw":
-            return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, **fused)
+            return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay, fused=fused)
         return torch.optim.SGD(
-            parameters, lr=lr, momentum=momentum, weight_decay=weight_decay, **fused
+            parameters, lr=lr, momentum=momentum, weight_decay=weight_decay, fused=fused
         )
 
     try:

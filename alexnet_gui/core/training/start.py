@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from torch import nn
 
@@ -43,15 +44,16 @@ def replace_fc8(model: nn.Module, num_classes: int) -> nn.Linear:
     """A new, randomly initialised last layer with ``num_classes`` outputs."""
     old = last_linear(model)
     new = nn.Linear(old.in_features, num_classes)
-    for index, module in enumerate(model.classifier):
+    classifier = cast(nn.Sequential, model.classifier)  # both architectures use a Sequential
+    for index, module in enumerate(classifier):
         if module is old:
-            model.classifier[index] = new
+            classifier[index] = new
     return new
 
 
 def freeze_features(model: nn.Module) -> None:
     """Stop gradients at the conv stack; only fc6 to fc8 learn."""
-    for parameter in model.features.parameters():
+    for parameter in cast(nn.Module, model.features).parameters():
         parameter.requires_grad_(False)
 
 
@@ -117,6 +119,7 @@ def init_for_training(model: nn.Module) -> nn.Module:
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            assert module.bias is not None  # every AlexNet convolution has one
             nn.init.zeros_(module.bias)
         elif isinstance(module, nn.Linear):
             nn.init.normal_(module.weight, 0.0, 0.01)

@@ -12,6 +12,7 @@ in it is shared with another thread.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import weakref
 from collections.abc import Callable
@@ -175,14 +176,14 @@ def _channel_view(classifier: Classifier, image: Image.Image, network: NetworkVi
         return None
     scale = max(1, network.model_input.shape[0] // values.shape[1])
     box = crop_box(image.width, image.height, classifier.spec.preprocessing)
-    blend = {"opacity": options.opacity, "colormap_name": options.colormap}
+    blend = functools.partial(overlay, opacity=options.opacity, colormap_name=options.colormap)
     return ChannelView(
         layer,
         channel,
         feature_map(network.activations, layer, channel, colormap_name=options.colormap,
                     scale=scale),
-        overlay(network.model_input, values[channel], **blend),
-        overlay(display, values[channel], box=box, **blend),
+        blend(network.model_input, values[channel]),
+        blend(display, values[channel], box=box),
     )
 
 

@@ -23,6 +23,7 @@ from PyQt5.QtWidgets import (
 )
 
 from alexnet_gui.messages import BatchFinished, BatchItem
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.widgets.overlay import percent
 
 HEADERS = ("File", "Top-1", "Probability")
@@ -62,9 +63,10 @@ class BatchPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        header = self.table.horizontalHeader()
+        vertical = present(self.table.verticalHeader())
+        vertical.setVisible(False)
+        vertical.setDefaultSectionSize(22)
+        header = present(self.table.horizontalHeader())
         header.setSectionResizeMode(0, QHeaderView.Stretch)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
         header.setSectionResizeMode(2, QHeaderView.ResizeToContents)
@@ -104,14 +106,15 @@ class BatchPanel(QWidget):
             return
         row = item.index
         if item.top1 is not None:
-            self.table.item(row, 1).setText(item.top1.label)
+            present(self.table.item(row, 1)).setText(item.top1.label)
             probability = QTableWidgetItem(percent(item.top1.probability))
-            probability.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            probability.setTextAlignment(
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, 2, probability)
             self._csv_rows[row] = (str(item.path), item.top1.label, str(item.top1.index),
                                    f"{item.top1.probability:.6f}", item.model_name, "")
         else:
-            cell = self.table.item(row, 1)
+            cell = present(self.table.item(row, 1))
             cell.setText(f"⚠ {item.error}")
             cell.setToolTip(item.error or "")
             cell.setForeground(ERROR_COLOUR)
@@ -134,8 +137,9 @@ class BatchPanel(QWidget):
         self.summary.setText(" · ".join(parts))
         if finished.cancelled:
             for row in range(self.table.rowCount()):
-                if self.table.item(row, 1).text() == "…":
-                    self.table.item(row, 1).setText("")
+                cell = present(self.table.item(row, 1))
+                if cell.text() == "…":
+                    cell.setText("")
 
     def csv_rows(self) -> list[tuple[str, ...]]:
         """The header and one row per image, as the CSV export writes them."""

@@ -27,6 +27,7 @@ from alexnet_gui.ui.browse.batch_panel import BatchPanel
 from alexnet_gui.ui.browse.collection import PAGE, Collection
 from alexnet_gui.ui.browse.sources import clipboard_content
 from alexnet_gui.ui.export import ExportError, export_csv, export_result
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.session import Session
 
 
@@ -70,6 +71,10 @@ class BrowseController(QObject):
             self._show_when_listed = False
         self.start_batch(paths)
 
+    def on_content_dropped(self, content: list[Path] | Source | None) -> None:
+        """The window's ``content_dropped``: :meth:`open_content`, its answer unused."""
+        self.open_content(content)
+
     def open_content(self, content: list[Path] | Source | None) -> bool:
         """Open what a paste or a drop carried: files and folders, or one image; False if none."""
         if isinstance(content, list):
@@ -82,7 +87,7 @@ class BrowseController(QObject):
         return True
 
     def paste(self) -> None:
-        if not self.open_content(clipboard_content(QApplication.clipboard().mimeData())):
+        if not self.open_content(clipboard_content(present(QApplication.clipboard()).mimeData())):
             self._session.post_status("The clipboard holds no image and no image files.")
 
     def start_batch(self, paths: list[Path] | tuple[Path, ...]) -> None:
@@ -150,7 +155,7 @@ class BrowseController(QObject):
         menu = self._actions.menus["recent"]
         menu.clear()
         for text in settings.recent_files:
-            action = menu.addAction(text)
+            action = present(menu.addAction(text))
             action.triggered.connect(functools.partial(self._open_recent, Path(text)))
         if settings.recent_files:
             menu.addSeparator()

@@ -29,6 +29,7 @@ from alexnet_gui.messages import (
     RequestFailure,
 )
 from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.widgets.image_view import ImageView
 from alexnet_gui.ui.widgets.predictions import PredictionsPanel
@@ -78,9 +79,9 @@ class CompareController(QObject):
         self.model: ModelStatus | None = None
         self.panel, self.dock = panel, dock
         menu.addSeparator()
-        self.compare_action = menu.addAction("&Compare With…")
+        self.compare_action = present(menu.addAction("&Compare With…"))
         self.compare_action.setStatusTip("Show a second model's top classes for the same picture")
-        self.stop_action = menu.addAction("&Stop Comparing")
+        self.stop_action = present(menu.addAction("&Stop Comparing"))
         self.stop_action.setEnabled(False)
         self.panel.stop_button.setEnabled(False)
         self._pending: ClassifyResult | None = None  # a live result waiting for its turn

@@ -30,16 +30,17 @@ from PyQt5.QtWidgets import (
 )
 
 from alexnet_gui.ui import dialogs
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.widgets.predictions import ElidedLabel
 from alexnet_gui.ui.widgets.qimage import array_to_pixmap
 
 if TYPE_CHECKING:
     from alexnet_gui.workers.jobs import Job
-    from alexnet_gui.workers.similarity_job import SimilarResults
+    from alexnet_gui.workers.similarity_job import SimilarityJob, SimilarResults
 
 #: ``(folder, query, *, weights, device, k, query_name) -> job``: SimilarityJob in the app.
-SimilarJobFactory = Callable[..., "Job"]
+SimilarJobFactory = Callable[..., "SimilarityJob"]
 DOCK_NAME = "similarDock"
 ICON_SIZE = 112
 ERROR_STYLE = "color: #c0392b;"
@@ -120,7 +121,7 @@ class SimilarPanel(QWidget):
             item = QListWidgetItem(f"{hit.score:.3f}\n{hit.path.name}")
             if hit.thumbnail is not None:
                 item.setIcon(QIcon(array_to_pixmap(np.ascontiguousarray(hit.thumbnail))))
-            item.setData(Qt.UserRole, str(hit.path))
+            item.setData(Qt.ItemDataRole.UserRole, str(hit.path))
             item.setToolTip(f"{hit.path}\ncosine similarity {hit.score:.4f}")
             self.grid.addItem(item)
         fresh = f", {results.computed} indexed now" if results.computed else ""
@@ -132,7 +133,7 @@ class SimilarPanel(QWidget):
 
     @pyqtSlot(QListWidgetItem)
     def _on_grid_item_clicked(self, item: QListWidgetItem) -> None:
-        self.image_clicked.emit(Path(item.data(Qt.UserRole)))
+        self.image_clicked.emit(Path(item.data(Qt.ItemDataRole.UserRole)))
 
 
 class SimilarController(QObject):
@@ -151,7 +152,7 @@ class SimilarController(QObject):
         self.folder: Path | None = None
         self.job: Job | None = None
         self.panel, self.dock, self.menu = panel, dock, menu
-        self.find_action = self.menu.addAction("Find &Similar Images…")
+        self.find_action = present(self.menu.addAction("Find &Similar Images…"))
         self.find_action.setShortcut(QKeySequence("Ctrl+Shift+F"))
         self.find_action.setStatusTip("Search a folder for the images AlexNet finds most alike")
         dialog_parent.addAction(self.find_action)  # the shortcut works in full screen too

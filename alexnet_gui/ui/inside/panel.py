@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
 
 import numpy as np
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
@@ -59,7 +60,7 @@ class InsidePanel(QWidget):
         self.on_main = QCheckBox("Overlay on the main picture")
         self.on_main.setToolTip("Show the clicked feature map or the Grad-CAM map over the "
                                 "picture, inside the crop the model sees (still images)")
-        self.opacity = QSlider(Qt.Horizontal)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.setTracking(False)  # one redraw when the slider is let go, not fifty
@@ -94,7 +95,7 @@ class InsidePanel(QWidget):
 
     def options(self) -> InspectOptions:
         """The options the controls describe now."""
-        fields: dict[str, object] = {}
+        fields: dict[str, Any] = {}  # InspectOptions' fields by name
         for tab in (self.kernels, self.features, self.gradcam):
             fields.update(tab.option_fields())
         fields["opacity"] = self.opacity.value() / 100.0
@@ -136,7 +137,7 @@ class InsidePanel(QWidget):
             wait = 1.0 / PAINT_RATE - (time.monotonic() - self._painted_at)
             self._timer.start(max(0, round(wait * 1000)))
 
-    def showEvent(self, event: QShowEvent) -> None:
+    def showEvent(self, event: QShowEvent | None) -> None:
         super().showEvent(event)
         if self._due is not None and not self._timer.isActive():
             self._timer.start(0)

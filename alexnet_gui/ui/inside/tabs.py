@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from alexnet_gui.core.visualize.inside import KernelGrid
     from alexnet_gui.messages import InsideViews
 
-#: Kernel normalisations of core.views.KERNEL_NORMALISATIONS, as the list names them.
+#: Kernel normalisations of core.visualize.inside.KERNEL_NORMALISATIONS, as the list names them.
 KERNEL_NORMALISATION_LABELS = {"minmax": "Each kernel min–max", "symmetric": "Zero is grey"}
 TOP1 = -1  # the target list's "follow the top-1 class" entry
 
@@ -119,12 +119,12 @@ class KernelsTab(QWidget):
 
     @pyqtSlot(object)
     def _on_grid_hovered(self, position: tuple[float, float] | None) -> None:
-        index = None if position is None or self.kernels is None else self.kernels.kernel_at(
-            *position)
-        if index is None:
+        kernels = self.kernels
+        index = None if position is None or kernels is None else kernels.kernel_at(*position)
+        if kernels is None or index is None:
             self.info.setText("Hover over a kernel for its statistics; click it to enlarge.")
         else:
-            self.info.setText(f"Kernel {index}: {_kernel_stats(self.kernels, index)}")
+            self.info.setText(f"Kernel {index}: {_kernel_stats(kernels, index)}")
 
     @pyqtSlot(float, float)
     def _on_grid_clicked(self, x: float, y: float) -> None:
@@ -240,10 +240,10 @@ class GradCamTab(QWidget):
         """List the current top 5 (and the chosen class, should it have dropped out)."""
         scores = views.network.prediction.scores[:5]
         self._labels.update((s.index, s.label) for s in scores)
-        chosen = self.option_fields()["class_index"]
+        chosen = self.option_fields()["class_index"]  # None or an int
         entries = tuple((s.index, f"{s.rank}. {s.label}") for s in scores)
-        if chosen is not None and chosen not in {s.index for s in scores}:
-            entries += ((int(chosen), f"{self._labels.get(int(chosen), chosen)} (not in top 5)"),)
+        if isinstance(chosen, int) and chosen not in {s.index for s in scores}:
+            entries += ((chosen, f"{self._labels.get(chosen, chosen)} (not in top 5)"),)
         if entries == self._entries:
             return  # unchanged: rebuilding would close an open list on every frame
         self._entries = entries

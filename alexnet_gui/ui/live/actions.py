@@ -11,6 +11,8 @@ from __future__ import annotations
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QStyle, QToolBar
 
+from alexnet_gui.ui.qt_types import present
+
 SEARCHING = "Searching for cameras…"
 NO_CAMERA = "No camera found"
 
@@ -29,18 +31,20 @@ class LiveActions:
     def __init__(self, window: QMainWindow, *, camera_menu: QMenu, file_menu: QMenu,
                  file_anchor: QAction, toolbar: QToolBar) -> None:
         self._window = window
-        self.open_video = self._action("Open &Video…", "Ctrl+Alt+O", icon=QStyle.SP_MediaPlay,
+        self.open_video = self._action("Open &Video…", "Ctrl+Alt+O",
+                                       icon=QStyle.StandardPixmap.SP_MediaPlay,
                                        tip="Play a video file through AlexNet at its own rate")
         self.loop = self._action("&Loop Video", checkable=True,
                                  tip="Start a video again from its first frame when it ends")
-        self.start_camera = self._action("&Start Camera", "Ctrl+K", icon=QStyle.SP_MediaPlay,
+        self.start_camera = self._action("&Start Camera", "Ctrl+K",
+                                         icon=QStyle.StandardPixmap.SP_MediaPlay,
                                          tip="Classify the chosen camera's picture, live")
-        self.stop = self._action("S&top", "Ctrl+Shift+K", icon=QStyle.SP_MediaStop,
+        self.stop = self._action("S&top", "Ctrl+Shift+K", icon=QStyle.StandardPixmap.SP_MediaStop,
                                  tip="Stop the camera or the video")
-        self.freeze = self._action("&Freeze", "Space", icon=QStyle.SP_MediaPause,
+        self.freeze = self._action("&Freeze", "Space", icon=QStyle.StandardPixmap.SP_MediaPause,
                                    checkable=True, tip="Hold the current frame (Space)")
         self.snapshot = self._action("Snaps&hot", "Ctrl+Shift+P",
-                                     icon=QStyle.SP_DialogSaveButton,
+                                     icon=QStyle.StandardPixmap.SP_DialogSaveButton,
                                      tip="Save the current frame as PNG and its result as JSON")
         self.mirror = self._action("&Mirror", "Ctrl+Shift+M", checkable=True,
                                    tip="Flip the camera's picture left to right, like a mirror")
@@ -102,7 +106,7 @@ class LiveActions:
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         if icon is not None:
-            action.setIcon(self._window.style().standardIcon(icon))
+            action.setIcon(present(self._window.style()).standardIcon(icon))
         action.setStatusTip(tip)
         action.setCheckable(checkable)
         self._window.addAction(action)  # shortcuts keep working in full screen, menu bar hidden

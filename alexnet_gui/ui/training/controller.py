@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from PyQt5.QtCore import QObject, pyqtSlot
 from PyQt5.QtWidgets import QMenu, QWidget
 
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.training.dialog import TrainDialog, TrainJobFactory
 
 if TYPE_CHECKING:
     from alexnet_gui.core.training.state import TrainResult
-    from alexnet_gui.workers.jobs import Job
+    from alexnet_gui.workers.training_job import TrainingJob
 
 
 class TrainingController(QObject):
@@ -29,12 +30,12 @@ class TrainingController(QObject):
         self.dialog.model_chosen.connect(session.load_model)
         self.dialog.run_finished.connect(self._on_dialog_run_finished)
         menu.addSeparator()
-        self.action = menu.addAction("&Train on Folder…")
+        self.action = present(menu.addAction("&Train on Folder…"))
         self.action.setStatusTip("Fine-tune or train AlexNet on your own images, one folder per "
                                  "class")
         self.action.triggered.connect(lambda _checked=False: self.dialog.present())
 
-    def _job_on_device(self, options: Mapping[str, Any]) -> Job:
+    def _job_on_device(self, options: Mapping[str, Any]) -> TrainingJob:
         return self._make_job({**options, "device": self._session.settings.device})
 
     @pyqtSlot(object)

@@ -28,15 +28,17 @@ from PyQt5.QtWidgets import (
     QWidget,
 )
 
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.training.form import TrainForm
 from alexnet_gui.ui.training.loss_plot import LossPlot
 
 if TYPE_CHECKING:  # annotations only; jobs are made by the factory the app hands in
     from alexnet_gui.core.training.state import TrainProgress, TrainResult
     from alexnet_gui.workers.jobs import Job, JobRunner
+    from alexnet_gui.workers.training_job import TrainingJob
 
 #: ``options -> job``: :class:`~alexnet_gui.workers.training_job.TrainingJob` in the app.
-TrainJobFactory = Callable[[Mapping[str, Any]], "Job"]
+TrainJobFactory = Callable[[Mapping[str, Any]], "TrainingJob"]
 COLUMNS = ("Epoch", "Loss", "Train acc", "Val acc", "Time", "Saved")
 ERROR_STYLE = "color: #c0392b;"
 
@@ -60,7 +62,7 @@ class TrainDialog(QDialog):
         self.setModal(False)
         self._jobs, self._make_job = jobs, make_job
         self._job: Job | None = None
-        self.result: TrainResult | None = None
+        self.train_result: TrainResult | None = None  # not `result`: QDialog.result()
         self.form = TrainForm(directory=directory)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -68,14 +70,15 @@ class TrainDialog(QDialog):
         self.progress.setFormat("Not started")
         self.status = QLabel("Choose a folder with one sub-folder of images per class.")
         self.status.setWordWrap(True)
-        self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.plot = LossPlot()
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        present(self.table.verticalHeader()).setVisible(False)
+        header = present(self.table.horizontalHeader())
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
         self.train_button = QPushButton("Train")
         self.cancel_button = QPushButton("Cancel training")
         self.use_button = QPushButton("Use this model")
@@ -121,7 +124,7 @@ class TrainDialog(QDialog):
         job.completed.connect(self._on_job_completed)
         job.failed.connect(self._on_job_failed)
         job.ended.connect(self._on_job_ended)
-        self._job, self.result = job, None
+        self._job, self.train_result = job, None
         self.plot.clear(epochs=int(options["epochs"]))
         self.table.setRowCount(0)
         self.progress.setValue(0)
@@ -165,7 +168,7 @@ class TrainDialog(QDialog):
                  "best" if progress.is_best else "")
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text)
-            item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+            item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.setItem(row, column, item)
         self.table.scrollToBottom()
 
@@ -179,9 +182,9 @@ class TrainDialog(QDialog):
 
     @pyqtSlot()
     def _on_use_clicked(self) -> None:
-        if self.result is not None and self.result.checkpoint is not None:
-            self.model_chosen.emit(self.result.checkpoint)
-            self._say(f"Loading {self.result.checkpoint.name} in the main window…")
+        if self.train_result is not None and self.train_result.checkpoint is not None:
+            self.model_chosen.emit(self.train_result.checkpoint)
+            self._say(f"Loading {self.train_result.checkpoint.name} in the main window…")
 
     @pyqtSlot(object)
     def _on_job_reported(self, progress: TrainProgress) -> None:
@@ -207,7 +210,7 @@ class TrainDialog(QDialog):
 
     @pyqtSlot(object)
     def _on_job_completed(self, result: TrainResult) -> None:
-        self.result = result
+        self.train_result = result
         skipped = (f" {result.skipped_images} unreadable image(s) were skipped."
                    if result.skipped_images else "")
         best = result.history[result.best_epoch - 1] if result.best_epoch else None

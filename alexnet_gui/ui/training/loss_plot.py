@@ -55,7 +55,7 @@ class LossPlot(QWidget):
             self.val_acc.append((float(epoch), val_acc))
         self.update()
 
-    def paintEvent(self, _event: QPaintEvent) -> None:
+    def paintEvent(self, _event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.Antialiasing)
         left, top, right, bottom = MARGINS
@@ -73,15 +73,17 @@ class LossPlot(QWidget):
         top_loss = max((loss for _, loss in self.loss), default=1.0) * 1.05 or 1.0
         metrics = painter.fontMetrics()
         for value, y in ((top_loss, area.top()), (0.0, area.bottom())):
-            painter.drawText(QRectF(0, y - 8, left - 4, 16), Qt.AlignRight | Qt.AlignVCenter,
+            painter.drawText(QRectF(0, y - 8, left - 4, 16),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                              f"{value:.2f}")
-        for value, y in (("100%", area.top()), ("0%", area.bottom())):
+        for label, y in (("100%", area.top()), ("0%", area.bottom())):
             painter.drawText(QRectF(area.right() + 4, y - 8, right - 4, 16),
-                             Qt.AlignLeft | Qt.AlignVCenter, value)
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
         span = self.epochs - self.start_epoch
         for epoch in range(self.start_epoch, self.epochs + 1, max(1, span // 10)):
             x = area.left() + area.width() * (epoch - self.start_epoch) / span
-            painter.drawText(QRectF(x - 20, area.bottom() + 2, 40, 16), Qt.AlignCenter, str(epoch))
+            painter.drawText(QRectF(x - 20, area.bottom() + 2, 40, 16),
+                             Qt.AlignmentFlag.AlignCenter, str(epoch))
 
         def point(position: float, value: float, scale: float) -> QPointF:
             x = area.left() + area.width() * (position - self.start_epoch) / span
@@ -98,7 +100,7 @@ class LossPlot(QWidget):
             if points is not self.loss:
                 for dot in polygon:
                     painter.drawEllipse(dot, 3, 3)
-            painter.setBrush(Qt.NoBrush)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
         x = area.left() + 8
         for label, colour in (("loss", LOSS_COLOUR), ("train acc", TRAIN_COLOUR),
                               ("val acc", VAL_COLOUR)):

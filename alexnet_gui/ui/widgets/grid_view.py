@@ -64,12 +64,12 @@ class PixelView(QWidget):
         self.setMinimumSize(min_side, min_side)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setMouseTracking(True)
-        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.save_action = QAction("Save as PNG…", self)
         self.save_action.setEnabled(False)
         self.save_action.triggered.connect(self._on_save_action_triggered)
         self.addAction(self.save_action)
-        self.setContextMenuPolicy(Qt.ActionsContextMenu)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
     def set_array(self, array: np.ndarray | None) -> None:
         """Show ``array`` (HxWx3 uint8, made in the worker), or the placeholder for ``None``."""
@@ -140,13 +140,14 @@ class PixelView(QWidget):
             return QSize(240, 180)
         return self._pixmap.size().expandedTo(self.minimumSize())
 
-    def paintEvent(self, event: QPaintEvent) -> None:
+    def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
         if self._pixmap is None:
             painter.setPen(TEXT)
             painter.drawText(self.rect().adjusted(12, 12, -12, -12),
-                             Qt.AlignCenter | Qt.TextWordWrap, self._placeholder)
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                             self._placeholder)
         else:
             target = self.target_rect()
             reduced = target.width() < self._pixmap.width()
@@ -161,17 +162,19 @@ class PixelView(QWidget):
                                         box.width() * scale + 2, box.height() * scale + 2))
         painter.end()
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+    def mouseMoveEvent(self, event: QMouseEvent | None) -> None:
+        assert event is not None
         self.hovered.emit(self.picture_pos(QPointF(event.pos())))
         super().mouseMoveEvent(event)
 
-    def leaveEvent(self, event: QEvent) -> None:
+    def leaveEvent(self, event: QEvent | None) -> None:
         self.hovered.emit(None)
         super().leaveEvent(event)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
+    def mousePressEvent(self, event: QMouseEvent | None) -> None:
+        assert event is not None
         position = self.picture_pos(QPointF(event.pos()))
-        if event.button() == Qt.LeftButton and position is not None:
+        if event.button() == Qt.MouseButton.LeftButton and position is not None:
             self.clicked.emit(*position)
             event.accept()
             return

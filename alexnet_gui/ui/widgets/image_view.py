@@ -40,7 +40,7 @@ class ImageView(QWidget):
         self.setObjectName("imageView")
         self.setMinimumSize(320, 240)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        self.setAttribute(Qt.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self._pixmap: QPixmap | None = None
         self._scaled: QPixmap | None = None
         self._scores: tuple[ClassScore, ...] = ()
@@ -114,13 +114,13 @@ class ImageView(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(800, 600)
 
-    def paintEvent(self, event: QPaintEvent) -> None:
+    def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
         if self._pixmap is None:
             painter.setPen(QColor(190, 194, 200))
             painter.drawText(self.rect().adjusted(24, 24, -24, -24),
-                             Qt.AlignCenter | Qt.TextWordWrap, self._text)
+                             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._text)
         else:
             target = self.image_rect()
             painter.drawPixmap(target.topLeft(), self._scaled_pixmap(target))
@@ -132,5 +132,6 @@ class ImageView(QWidget):
         assert self._pixmap is not None
         size = target.size().toSize()
         if self._scaled is None or self._scaled.size() != size:
-            self._scaled = self._pixmap.scaled(size, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
+            self._scaled = self._pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                               Qt.TransformationMode.SmoothTransformation)
         return self._scaled

@@ -58,14 +58,15 @@ def paint_scores(
         small.setPixelSize(max(10, int(font.pixelSize() * 0.75)))
         painter.setFont(small)
         small_metrics = QFontMetricsF(small)
-        text = small_metrics.elidedText(caption, Qt.ElideMiddle, image_rect.width() - 4 * margin)
+        text = small_metrics.elidedText(caption, Qt.TextElideMode.ElideMiddle,
+                                        image_rect.width() - 4 * margin)
         width = small_metrics.horizontalAdvance(text) + 2 * pad
         height = small_metrics.height() + pad
         box = QRectF(image_rect.left() + margin, image_rect.bottom() - margin - height, width,
                      height)
         _rounded_box(painter, box, pad)
         painter.setPen(TEXT_COLOUR)
-        painter.drawText(box, Qt.AlignCenter, text)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
     painter.restore()
 
 
@@ -85,7 +86,8 @@ def _paint_scores_box(
     max_width = max(line * 4, image_rect.width() - 2 * margin)
     label_room = max(line, max_width - 2 * pad - percent_width - gap)
     labels = [
-        metrics.elidedText(f"{s.rank}. {s.label}", Qt.ElideRight, label_room) for s in scores
+        metrics.elidedText(f"{s.rank}. {s.label}", Qt.TextElideMode.ElideRight, label_room)
+        for s in scores
     ]
     label_width = max(metrics.horizontalAdvance(text) for text in labels)
     width = 2 * pad + label_width + gap + percent_width
@@ -96,8 +98,10 @@ def _paint_scores_box(
         top = box.top() + pad + i * row
         text_rect = QRectF(box.left() + pad, top, box.width() - 2 * pad, line)
         painter.setPen(TOP1_COLOUR if i == 0 else TEXT_COLOUR)
-        painter.drawText(text_rect, Qt.AlignLeft | Qt.AlignVCenter, label)
-        painter.drawText(text_rect, Qt.AlignRight | Qt.AlignVCenter, percent(score.probability))
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                         label)
+        painter.drawText(text_rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                         percent(score.probability))
         bar = QRectF(text_rect.left(), top + line, text_rect.width(), bar_height)
         painter.fillRect(bar, QColor(255, 255, 255, 45))
         bar.setWidth(text_rect.width() * max(0.0, min(1.0, score.probability)))

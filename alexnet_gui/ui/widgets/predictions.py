@@ -41,12 +41,13 @@ class ElidedLabel(QLabel):
         self.setToolTip(text)
         self._elide()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self._elide()
 
     def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self._full, Qt.ElideMiddle, self.width()))
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideMiddle,
+                                                   self.width()))
 
 
 class ScoreRow(QWidget):
@@ -55,9 +56,10 @@ class ScoreRow(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.label = QLabel()
-        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.percent = QLabel()
-        self.percent.setAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.percent.setAlignment(Qt.Alignment(Qt.AlignmentFlag.AlignRight)
+                                  | Qt.AlignmentFlag.AlignVCenter)
         self.bar = QProgressBar()
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setTextVisible(False)
@@ -111,12 +113,12 @@ class PredictionsPanel(QWidget):
     def _build_model_box(self) -> QGroupBox:
         box = QGroupBox("Model")
         form = QFormLayout(box)
-        form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._model_fields: dict[str, QLabel] = {}
         for key in ("Weights", "Classes", "Architecture", "Input", "Device", "Latency"):
             value = QLabel()
             value.setWordWrap(True)
-            value.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{key}:", value)
             self._model_fields[key] = value
         self.source = ElidedLabel()

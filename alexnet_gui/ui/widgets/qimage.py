@@ -11,6 +11,8 @@ import numpy as np
 from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QImage, QPainter, QPixmap
 
+from alexnet_gui.ui.qt_types import present
+
 _FORMATS = {1: QImage.Format_Grayscale8, 3: QImage.Format_RGB888, 4: QImage.Format_RGBA8888}
 
 
@@ -23,7 +25,9 @@ def array_to_qimage(array: np.ndarray) -> QImage:
         raise ValueError(f"expected HxW, HxWx3 or HxWx4, got shape {array.shape}")
     array = np.ascontiguousarray(array)
     height, width = array.shape[:2]
-    image = QImage(array.data, width, height, array.strides[0], _FORMATS[channels])
+    # PyQt5 takes any buffer here; its stub lists only bytes and sip.voidptr
+    image = QImage(array.data, width, height, array.strides[0],  # type: ignore[call-overload]
+                   _FORMATS[channels])
     return image.copy()  # detach from the numpy buffer
 
 
@@ -35,13 +39,13 @@ def array_to_pixmap(array: np.ndarray) -> QPixmap:
 def qimage_to_array(image: QImage) -> np.ndarray:
     """Any QImage as an HxWx3 RGB ``uint8`` array; transparency is flattened onto white.
 
-    White, like core.imaging does for files, so a pasted PNG gives the same pixels as the file.
+    White, as core.imaging.decode does for files: a pasted PNG gives the file's pixels.
     """
     if image.isNull():
         raise ValueError("the image is empty")
     if image.hasAlphaChannel():
         flat = QImage(image.size(), QImage.Format_RGB888)
-        flat.fill(Qt.white)
+        flat.fill(Qt.GlobalColor.white)
         painter = QPainter(flat)
         painter.drawImage(0, 0, image)
         painter.end()
@@ -49,7 +53,9 @@ def qimage_to_array(image: QImage) -> np.ndarray:
     else:
         image = image.convertToFormat(QImage.Format_RGB888)
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    buffer = image.constBits()
+    buffer = present(image.constBits())  # None only for a null image
     buffer.setsize(stride * height)
-    rows = np.frombuffer(buffer, dtype=np.uint8).reshape(height, stride)
+    # sip.voidptr has the buffer protocol; its stub does not say so
+    rows = np.frombuffer(buffer, dtype=np.uint8).reshape(  # type: ignore[call-overload]
+        height, stride)
     return rows[:, : width * 3].reshape(height, width, 3).copy()

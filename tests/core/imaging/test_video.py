@@ -1,4 +1,4 @@
-"""core.video without Qt: files and fake cameras in, RGB frames or one-line errors out."""
+"""core.imaging.video without Qt: files and fake cameras in, RGB frames or one-line errors out."""
 
 from __future__ import annotations
 

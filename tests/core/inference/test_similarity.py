@@ -1,4 +1,4 @@
-"""core.similarity: relu7 vectors, the on-disk index and its refresh, cosine search.
+"""core.inference.similarity: relu7 vectors, the on-disk index and its refresh, cosine search.
 
 A random AlexNet at input size 64 is enough: the tests check that an image finds itself, that a
 near-copy scores close to 1, and that a refresh recomputes exactly the files that changed.

@@ -111,4 +111,4 @@ def test_a_bad_folder_is_a_message_in_the_dialog(qtbot, dialog, tmp_path):
     qtbot.waitUntil(lambda: not dialog.running, timeout=TRAIN_TIMEOUT)
     assert "no class folders" in dialog.status.text()
     assert dialog.progress.format() == "Failed" and dialog.form.isEnabled()
-    assert not dialog.use_button.isEnabled() and dialog.result is None
+    assert not dialog.use_button.isEnabled() and dialog.train_result is None
