@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "alexnet_gui"
 HEAVY = ("torch", "torchvision", "cv2")
 QT = ("PyQt5", "PyQt6", "PySide2", "PySide6")
 #: What the app imports at start-up from the workers package; torch must come later.
-STARTUP_WORKERS = ("capture_client.py", "folder_batch.py", "inference_client.py",
+STARTUP_WORKERS = ("capture_client.py", "folder_batch.py", "inference_client.py", "pending_slot.py",
                    "inference_worker.py", "jobs.py", "similarity_job.py", "training_job.py")
 
 

@@ -23,7 +23,8 @@ from alexnet_gui.messages import (
     Source,
 )
 from alexnet_gui.workers.folder_batch import BatchControl
-from alexnet_gui.workers.inference_worker import InferenceWorker, ModelLoader, PendingSlot
+from alexnet_gui.workers.inference_worker import InferenceWorker, ModelLoader
+from alexnet_gui.workers.pending_slot import PendingSlot
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +40,7 @@ from alexnet_gui.messages import (
     Source,
 )
 from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch, RecentAnswer
+from alexnet_gui.workers.pending_slot import PendingSlot
 
 if TYPE_CHECKING:  # for annotations only: importing them costs torch
     from PIL.Image import Image
@@ -92,30 +92,6 @@ def _leave_a_core_free() -> None:
     wanted = max(1, (cores or 1) - 1)
     if torch.get_num_threads() > wanted:
         torch.set_num_threads(wanted)
-
-
-class PendingSlot:
-    """A one-slot buffer: the GUI thread puts, the worker takes, and a put replaces."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._request: ClassifyRequest | None = None
-        self.superseded = 0
-
-    def put(self, request: ClassifyRequest) -> None:
-        with self._lock:
-            if self._request is not None:
-                self.superseded += 1
-            self._request = request
-
-    def take(self) -> ClassifyRequest | None:
-        with self._lock:
-            request, self._request = self._request, None
-            return request
-
-    def waiting(self) -> bool:
-        with self._lock:
-            return self._request is not None
 
 
 class InferenceWorker(QObject):

@@ -20,7 +20,8 @@ def test_the_engine_setting_defaults_to_auto_and_rejects_unknown_names() -> None
 def test_worker_reports_an_engine_that_cannot_be_used(qapp, monkeypatch, chelsea_rgb) -> None:
     from alexnet_gui.messages import ClassifyRequest, FrameSource, ModelRequest
     from alexnet_gui.workers.folder_batch import BatchControl
-    from alexnet_gui.workers.inference_worker import InferenceWorker, PendingSlot
+    from alexnet_gui.workers.inference_worker import InferenceWorker
+    from alexnet_gui.workers.pending_slot import PendingSlot
 
     classifier = Classifier(
         LoadedModel(random_model(num_classes=3), three_class_spec()), device="cpu"

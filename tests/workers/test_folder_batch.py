@@ -17,7 +17,8 @@ from alexnet_gui.core.inference.fallback import FALLBACK_NOTE
 from alexnet_gui.core.models.weights import load_weights
 from alexnet_gui.messages import BatchRequest, ClassifyRequest, FileSource, ModelRequest
 from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
-from alexnet_gui.workers.inference_worker import InferenceWorker, PendingSlot
+from alexnet_gui.workers.inference_worker import InferenceWorker
+from alexnet_gui.workers.pending_slot import PendingSlot
 from tests.core.inference.test_folder import on_fake_gpu, tiny_classifier
 from tests.workers.test_inference_worker import Recorder
 
