@@ -142,8 +142,6 @@ class InferenceWorker(QObject):
                                       Qt.ConnectionType.QueuedConnection)
         #: A file opened alone is also a one-row batch: its row reuses the single answer.
         self._recent = RecentAnswer()
-        self.prediction_ready.connect(self._remember_answer,  # type: ignore[call-arg]
-                                      Qt.ConnectionType.DirectConnection)
 
     @property
     def classifier(self) -> Classifier | None:
@@ -279,6 +277,8 @@ class InferenceWorker(QObject):
             self.device_changed.emit(ModelStatus(classifier.info, self._weights, note=note))
         if self._classifier.engine.messages:  # the engine failed and PyTorch took over
             self._report_engine()
+        if path is not None and views is None:  # the engine's answer (views come from PyTorch)
+            self._recent.remember(path, classifier, prediction.tta, prediction.top1)
         self.prediction_ready.emit(
             ClassifyResult(request.request_id, source.name, path, display, prediction,
                            self._classifier.info, decode_ms=decode_ms, views=views)
@@ -331,13 +331,6 @@ class InferenceWorker(QObject):
     def _end_batch(self, summary: BatchFinished) -> None:
         self._batch = None
         self.batch_finished.emit(summary)
-
-    def _remember_answer(self, result: ClassifyResult) -> None:
-        """Keep the top-1 of a single file (emitted in this thread, so called directly)."""
-        classifier = self._classifier
-        if result.path is not None and result.prediction is not None and classifier is not None:
-            self._recent.remember(result.path, classifier, result.prediction.tta,
-                                  result.prediction.top1)
 
     # -- slots --------------------------------------------------------------------------------
 

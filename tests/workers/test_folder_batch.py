@@ -15,7 +15,13 @@ from alexnet_gui.core.inference import folder
 from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.inference.fallback import FALLBACK_NOTE
 from alexnet_gui.core.models.weights import load_weights
-from alexnet_gui.messages import BatchRequest, ClassifyRequest, FileSource, ModelRequest
+from alexnet_gui.messages import (
+    BatchRequest,
+    ClassifyRequest,
+    FileSource,
+    InspectOptions,
+    ModelRequest,
+)
 from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
 from alexnet_gui.workers.inference_worker import InferenceWorker
 from alexnet_gui.workers.pending_slot import PendingSlot
@@ -116,6 +122,22 @@ def test_a_file_opened_alone_goes_through_the_model_once(
     os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # the file changed
     run_batch(worker, 3, (photo,))
     assert passes == [1, 10, 1]
+
+
+def test_an_answer_drawn_for_the_inside_panel_is_not_reused_by_the_table(
+    qapp, tmp_path: Path, chelsea_png: Path, monkeypatch
+) -> None:
+    """The panel's pass runs the PyTorch model; the table's row must be the engine's answer."""
+    photo = tmp_path / "chelsea.png"
+    photo.write_bytes(chelsea_png.read_bytes())
+    classifier = tiny_classifier()
+    worker, recorder = make_worker(classifier)
+    passes = count_forward_passes(monkeypatch, classifier)
+    worker._pending.put(ClassifyRequest(1, FileSource(photo), inspect=InspectOptions()))
+    worker.process_pending()
+    assert recorder.of("prediction_ready")[0].views is not None and passes == []
+    run_batch(worker, 1, (photo,))
+    assert passes == [1]  # the engine ran for the row
 
 
 def test_out_of_memory_in_a_batch_moves_to_the_cpu_and_tells_the_window_once(
