@@ -71,10 +71,10 @@ def training_images(spec: WeightsSpec, limit: int = USER_LIMIT) -> list[Path]:
     return picked[:limit]
 
 
-def _random_view(image: Image.Image, rng: random.Random) -> Image.Image:
-    """A random crop (35-100% of the area, aspect 3:4 to 4:3), mirrored half of the time."""
+def random_view(image: Image.Image, rng: random.Random, *, min_area: float = 0.35) -> Image.Image:
+    """A random crop (``min_area``-100% of the area, aspect 3:4 to 4:3), mirrored half the time."""
     width, height = image.size
-    area = width * height * rng.uniform(0.35, 1.0)
+    area = width * height * rng.uniform(min_area, 1.0)
     aspect = rng.uniform(3 / 4, 4 / 3)
     w = max(8, min(width, round((area * aspect) ** 0.5)))
     h = max(8, min(height, round((area / aspect) ** 0.5)))
@@ -109,8 +109,8 @@ def build_calibration_set(
     photos = _load_all(bundled_photos()) if len(own) + len(given) < ENOUGH_OWN else []
     for photo in photos:
         calibrate.append(transform(photo))
-        validate.extend(transform(_random_view(photo, rng)) for _ in range(PHOTO_VIEWS))
-        calibrate.extend(transform(_random_view(photo, rng)) for _ in range(PHOTO_VIEWS - 1))
+        validate.extend(transform(random_view(photo, rng)) for _ in range(PHOTO_VIEWS))
+        calibrate.extend(transform(random_view(photo, rng)) for _ in range(PHOTO_VIEWS - 1))
     if not calibrate or not validate:
         raise UserFacingError("No calibration images were found (resources/calibration/).")
     description = (
