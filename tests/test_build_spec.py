@@ -189,6 +189,22 @@ def test_resource_collection_skips_scripts_and_caches(tmp_path: Path) -> None:
     ]
 
 
+def test_the_bundle_resources_are_where_resource_path_looks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each collected file, at its destination under sys._MEIPASS, is what
+    ``alexnet_gui.paths.resource_path`` returns inside the frozen app."""
+    from alexnet_gui import paths
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    datas = config.resource_datas()
+    assert datas
+    for src, dest in datas:
+        parts = Path(src).relative_to(ROOT / "resources").parts
+        assert paths.resource_path(*parts) == tmp_path / dest / Path(src).name
+
+
 @pytest.mark.parametrize(
     ("platform", "suffix"), [("win32", ".ico"), ("darwin", ".icns"), ("linux", ".png")]
 )
