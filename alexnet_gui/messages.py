@@ -136,12 +136,21 @@ class RuntimeInfo:
 
 @dataclass(frozen=True)
 class ModelStatus:
-    """The model now in use, after a load or a device switch."""
+    """The model now in use, after a load or a device switch.
+
+    ``note`` is a problem the user must act on (the red message bar): an engine they chose that
+    cannot run, CUDA that is not there. ``engine`` is the app's own decision, which engine runs
+    and why (the status bar, the model panel, the log; never the message bar); ``timings`` are
+    the batch-1 milliseconds measured on this CPU per engine name, fastest first (Options >
+    Engine). A status without ``engine`` (a device switch) leaves the last decision shown.
+    """
 
     info: ModelInfo
     weights: Path | None
     elapsed_ms: float = 0.0
     note: str | None = None
+    engine: str | None = None
+    timings: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)

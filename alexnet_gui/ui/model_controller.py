@@ -1,8 +1,15 @@
 """The model in use: the Model, Device and Options menus, what the worker says about the model,
-and the offer to download the ImageNet weights when they are missing."""
+and the offer to download the ImageNet weights when they are missing.
+
+What the worker says goes to one of two places. The app's own decisions (which engine ``auto``
+took and why) go to the status bar, the model panel and the log; only what the user must act on
+(an engine they chose that cannot run, a model that cannot be loaded) goes to the red message
+bar. A normal start shows no red bar.
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PyQt5.QtCore import QObject, pyqtSlot
@@ -10,11 +17,13 @@ from PyQt5.QtWidgets import QAction, QDialog, QWidget
 
 from alexnet_gui.messages import ModelFailure, ModelStatus, RuntimeInfo
 from alexnet_gui.ui import dialogs
-from alexnet_gui.ui.actions import Actions
+from alexnet_gui.ui.actions import Actions, engine_timings_label
 from alexnet_gui.ui.download_dialog import DownloadDialog
 from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.widgets.predictions import PredictionsPanel
 from alexnet_gui.ui.widgets.status import StatusFields
+
+log = logging.getLogger(__name__)
 
 
 class ModelController(QObject):
@@ -102,7 +111,8 @@ class ModelController(QObject):
     @pyqtSlot(QAction)
     def _on_engine_group_triggered(self, action: QAction) -> None:
         self._session.update_settings(engine=str(action.data()))
-        self._session.post_status("Preparing the engine (the first time takes seconds)…", 0)
+        self._session.post_status(
+            "Preparing the engine (the first time converts and times it: seconds)…", 0)
         self._session.inference.set_engine(self._session.settings.engine)
 
     @pyqtSlot(QAction)
@@ -127,9 +137,8 @@ class ModelController(QObject):
         self._actions.imagenet.setChecked(status.weights is None)
         self._status.set_model(status.info)
         self._predictions.set_model(status.info, official=status.weights is None)
-        self._session.post_status(f"Loaded {status.info.name} in {status.elapsed_ms:.0f} ms")
-        if status.note:
-            self._session.post_message(status.note)
+        loaded = f"Loaded {status.info.name} in {status.elapsed_ms:.0f} ms"
+        self._show_engine(status, loaded)
 
     @pyqtSlot(object)
     def _on_inference_model_failed(self, failure: ModelFailure) -> None:
@@ -148,8 +157,19 @@ class ModelController(QObject):
         self._status.set_model(status.info)
         official = self._session.settings.last_model == ""
         self._predictions.set_model(status.info, official=official)
-        self._session.post_status(f"The model now runs on {status.info.device}.")
-        if status.note:  # an engine that could not be used, and what runs instead
+        self._show_engine(status, f"The model now runs on {status.info.device}")
+
+    def _show_engine(self, status: ModelStatus, headline: str) -> None:
+        """The engine decision to the status bar, the model panel and the log; a problem the user
+        must act on (``note``) to the message bar."""
+        if status.engine is not None:
+            log.info("%s; engine %s", headline, status.engine)
+            self._predictions.set_engine(status.engine)
+            self._actions.engine_timings.setText(engine_timings_label(status.timings))
+            self._session.post_status(f"{headline}. Engine {status.engine}")
+        else:
+            self._session.post_status(f"{headline}.")
+        if status.note:  # an engine the user chose that cannot be used, and what runs instead
             self._session.post_message(status.note)
 
     @pyqtSlot(str)

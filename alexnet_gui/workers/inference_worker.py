@@ -169,9 +169,9 @@ class InferenceWorker(QObject):
             device, note = "cpu", "CUDA is not available on this machine; using the CPU."
         try:
             classifier = self._loader(request.weights, device)
-            # Seconds the first time for these weights (conversion), then read from the cache.
-            engine_note = classifier.set_engine(request.engine).take_message()
-            note = " ".join(filter(None, (note, engine_note))) or None
+            # Seconds the first time for these weights (conversion, timing), then the cache's.
+            engine = classifier.set_engine(request.engine)
+            note = " ".join(filter(None, (note, engine.take_message()))) or None
         except Exception as exc:
             if not isinstance(exc, UserFacingError):
                 log.exception("loading %s failed", request.weights or "the ImageNet weights")
@@ -181,7 +181,8 @@ class InferenceWorker(QObject):
             return
         self._classifier, self._weights = classifier, request.weights
         elapsed = (time.perf_counter() - start) * 1000.0
-        self.model_loaded.emit(ModelStatus(classifier.info, request.weights, elapsed, note))
+        self.model_loaded.emit(ModelStatus(classifier.info, request.weights, elapsed, note,
+                                           engine.decision or None, engine.timings_ms()))
 
     def set_device(self, name: str) -> None:
         if self._classifier is None:
@@ -199,7 +200,9 @@ class InferenceWorker(QObject):
         self.device_changed.emit(ModelStatus(self._classifier.info, self._weights))
 
     def set_engine(self, name: str) -> None:
-        """Switch engines (core.engines); one that cannot be used leaves PyTorch and a note."""
+        """Switch engines (core.engines); one that cannot be used leaves PyTorch and a note.
+
+        The first switch to an engine for these weights converts and times it (seconds)."""
         if self._classifier is None:
             return  # the next load uses the engine the GUI asks for
         try:
@@ -214,8 +217,11 @@ class InferenceWorker(QObject):
     def _report_engine(self) -> None:
         classifier = self._classifier
         assert classifier is not None, "called only with a model loaded"
-        note = classifier.engine.take_message()
-        self.device_changed.emit(ModelStatus(classifier.info, self._weights, note=note))
+        engine = classifier.engine
+        self.device_changed.emit(ModelStatus(classifier.info, self._weights,
+                                             note=engine.take_message(),
+                                             engine=engine.decision or None,
+                                             timings=engine.timings_ms()))
 
     # -- single images ------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ def test_worker_reports_an_engine_that_cannot_be_used(qapp, monkeypatch, chelsea
     monkeypatch.setattr(openvino, "available", lambda: False)
     worker.load_model(ModelRequest(None, "cpu", "openvino-int8"))
     assert classifier.engine.name == "pytorch" and "not installed" in statuses[-1].note
+    assert statuses[-1].engine == "PyTorch fp32: openvino-int8 could not be used."
 
     failing = FakeEngine("openvino-int8", 1.0, fail=True)
     classifier.engine = select.SelectedEngine(
@@ -50,4 +51,5 @@ def test_options_engine_menu_switches_inside_the_worker(qtbot, gui) -> None:
     with qtbot.waitSignal(gui.session.inference.device_changed, timeout=30_000) as blocker:
         actions["pytorch"].trigger()
     assert blocker.args[0].info.device == "cpu" and blocker.args[0].note is None
+    assert blocker.args[0].engine == "PyTorch fp32: chosen in Options > Engine (or --engine)."
     assert gui.session.settings.engine == "pytorch"

@@ -1,9 +1,12 @@
 """Converted models on disk, keyed by the weights they came from, so a conversion runs once.
 
 An entry is a folder ``<cache>/alexnet-gui/engines/<sha256-of-state>-<engine>-<version>/`` holding
-the engine's files and a ``manifest.json`` with each file's size and SHA-256 and the quality
-figures measured when it was built. It is written in a temporary sibling folder and renamed into
-place, so a crash or a full disk never leaves half an entry under the real name. A manifest that
+the engine's files and a ``manifest.json`` with each file's size and SHA-256 and the facts measured
+when it was built: the quality figures, and the speed on this CPU (:mod:`.speed`), which
+:meth:`EngineCache.update_info` may refresh later without touching the engine's files. An entry
+with no files at all holds facts only (the PyTorch reference's speed). It is written in a
+temporary sibling folder and renamed into place, so a crash or a full disk never leaves half an
+entry under the real name. A manifest that
 is missing or unreadable, or a file whose hash does not match, makes the entry count as absent:
 the caller rebuilds it instead of crashing on a damaged model.
 """
@@ -99,6 +102,34 @@ class EngineCache:
             log.warning("engine cache entry %s is damaged (%s); rebuilding it", folder.name, exc)
             self.discard(key)
             return None
+
+    def peek(self, key: str) -> Mapping[str, Any] | None:
+        """The facts of an entry, read from its manifest alone (no hashing): cheap enough to
+        rank every engine of a model at each start. :meth:`load` still verifies the one used."""
+        try:
+            manifest = json.loads((self.folder(key) / MANIFEST).read_text(encoding="utf-8"))
+            info = manifest["info"]
+            return dict(info) if isinstance(info, dict) else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def update_info(self, key: str, facts: Mapping[str, Any]) -> bool:
+        """Merge ``facts`` into an entry's manifest (a new speed); ``False`` if it is gone.
+
+        The manifest is replaced whole (written aside, then renamed), so a reader never sees half
+        of it; the files it lists, and their hashes, are unchanged.
+        """
+        path = self.folder(key) / MANIFEST
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest["info"] = {**manifest.get("info", {}), **facts}
+            aside = path.with_name(f".{MANIFEST}.{os.getpid()}.tmp")
+            aside.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            os.replace(aside, path)
+            return True
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("could not record new facts in engine cache entry %s (%s)", key, exc)
+            return False
 
     def store(self, key: str, write: Callable[[Path], Mapping[str, Any]]) -> CacheEntry:
         """Run ``write(folder)`` in a temporary folder, hash what it wrote, rename it into place.
