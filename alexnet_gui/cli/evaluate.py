@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alexnet_gui.core.training.distributed import cluster
     from alexnet_gui.core.training.evaluation import evaluate
 
     report = evaluate(
@@ -54,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         workers=args.workers,
     )
+    if not cluster().is_main:  # under torchrun, rank 0 prints the merged report
+        return 0
     if report.skipped_images:
         print(
             f"alexnet-gui evaluate: warning: {report.skipped_images} unreadable image(s) skipped",

@@ -150,13 +150,25 @@ def evaluation_root(root: Path | str) -> Path:
 
 
 class ImageSamples(Dataset):
-    """(tensor, label, index) per sample; the tensor is ``None`` for a file that fails to decode."""
+    """(tensor, label, index) per sample; the tensor is ``None`` for a file that fails to decode.
+
+    With ``augment_seed``, the random transform of each sample is seeded from that seed,
+    :attr:`epoch` and the sample's index, so its crop, flip and colour shift are the same
+    whichever process or DataLoader worker loads it: one process and N under ``torchrun`` see
+    the same images, and a resumed epoch the same as an unbroken one.
+    """
 
     def __init__(
-        self, samples: Sequence[Sample], transform: Callable[[Image.Image], torch.Tensor]
+        self,
+        samples: Sequence[Sample],
+        transform: Callable[[Image.Image], torch.Tensor],
+        *,
+        augment_seed: int | None = None,
     ) -> None:
         self.samples = list(samples)
         self.transform = transform
+        self.augment_seed = augment_seed
+        self.epoch = 0  # set by the training loop before each epoch's DataLoader iterator
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -167,7 +179,14 @@ class ImageSamples(Dataset):
             image = load_image(path)
         except ImageLoadError:
             return None, label, index
-        return self.transform(image), label, index
+        if self.augment_seed is None:
+            return self.transform(image), label, index
+        # torchvision's random transforms draw from the CPU generator; forking it keeps the
+        # caller's stream (dropout, when workers=0) independent of which files were loaded.
+        seed = (self.augment_seed * 1_000_003 + self.epoch) * 10_000_019 + index
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed % 2**63)
+            return self.transform(image), label, index
 
 
 def collate_skipping(items: list[tuple[torch.Tensor | None, int, int]]) -> Batch:

@@ -4,6 +4,8 @@ Folders are matched to the model's classes by name, so a checkpoint evaluates on
 whose class names it knows, in any order. The confusion matrix is kept over the classes that
 occur, as a true label or as a prediction; for a 1000-class model that is a handful, not a
 million cells. Training uses :func:`predict` for its validation accuracy, so both agree.
+Under ``torchrun`` each process evaluates every N-th image and the predictions are merged back
+in input order (:mod:`alexnet_gui.core.training.distributed`), so the report is the same.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from alexnet_gui.core.training.datasets import (
     evaluation_root,
     match_classes,
 )
+from alexnet_gui.core.training.distributed import gather_all, interleave, joined, share
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,28 @@ def predict(
     )
 
 
+def merged(parts: Sequence[Predictions]) -> Predictions:
+    """The predictions of all processes in input order (each holds every N-th image)."""
+    if len(parts) == 1:
+        return parts[0]
+    # Broken images are not in predicted/labels: interleave the rows that decoded, per image.
+    rows: list[list[tuple[int, int] | None]] = []
+    for part in parts:
+        broken = set(part.broken)
+        good = iter(zip(part.predicted.tolist(), part.labels.tolist(), strict=True))
+        count = len(part.labels) + len(broken)
+        rows.append([None if i in broken else next(good) for i in range(count)])
+    ordered = interleave(rows)
+    kept = [row for row in ordered if row is not None]
+    empty = torch.empty(0, dtype=torch.long)
+    return Predictions(
+        torch.tensor([p for p, _ in kept], dtype=torch.long) if kept else empty,
+        torch.tensor([t for _, t in kept], dtype=torch.long) if kept else empty,
+        tuple(i for i, row in enumerate(ordered) if row is None),
+        any(part.cancelled for part in parts),
+    )
+
+
 def _top1(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     if images.dim() == 5:
         batch, crops = images.shape[:2]
@@ -199,20 +224,22 @@ def evaluate(
         DatasetError: the folder is unusable or has a class the model does not know.
         WeightsError: the weights file cannot be loaded.
     """
-    loaded = load_weights(weights)
-    folder = evaluation_root(data_dir)
-    samples = match_classes(folder, loaded.spec.categories)
-    target = resolve_device(device)
-    model = loaded.model.to(target)
-    loader = eval_loader(
-        samples,
-        loaded.spec.preprocessing,
-        tta=tta,
-        batch_size=batch_size,
-        workers=workers,
-        device=target,
-    )
-    predictions = predict(model, loader, target, on_batch=on_batch, is_cancelled=is_cancelled)
+    with joined(device) as place:
+        loaded = load_weights(weights)
+        folder = evaluation_root(data_dir)
+        samples = match_classes(folder, loaded.spec.categories)
+        target = resolve_device(device)
+        model = loaded.model.to(target)
+        loader = eval_loader(
+            share(samples, place),
+            loaded.spec.preprocessing,
+            tta=tta,
+            batch_size=batch_size,
+            workers=workers,
+            device=target,
+        )
+        mine = predict(model, loader, target, on_batch=on_batch, is_cancelled=is_cancelled)
+        predictions = merged(gather_all(mine, place))
     if not predictions.cancelled and len(predictions.labels) == 0:
         raise DatasetError(
             f"None of the {len(samples)} images in {folder} could be read as an image; "

@@ -14,6 +14,13 @@
 Optimisation follows the paper (SGD, momentum 0.9, weight decay 5e-4; AdamW on request) with a
 cosine learning rate per step instead of the paper's manual divide-by-ten, since the number of
 epochs is known (see :mod:`alexnet_gui.core.training.optim`).
+
+Under ``torchrun`` the same function trains with DistributedDataParallel (the plumbing is in
+:mod:`alexnet_gui.core.training.distributed`): ``batch_size`` is the global batch, split evenly,
+and each epoch's order comes from a DistributedSampler seeded as the single-process order, so N
+processes take the same steps as one. Augmentation is seeded per image (seed, epoch, index), so
+it does not depend on the process either; dropout masks come from each process's own stream
+(seed, epoch, rank), the one thing that differs from a single-process run.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ from typing import Any, cast
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 
-from alexnet_gui.core.errors import DatasetError
+from alexnet_gui.core.errors import DatasetError, UserFacingError, WeightsError
 from alexnet_gui.core.inference.classifier import device_label, resolve_device
 from alexnet_gui.core.models.checkpoints import checkpoint_dict, save_checkpoint
 from alexnet_gui.core.models.spec import WeightsSpec
@@ -38,6 +45,18 @@ from alexnet_gui.core.training.datasets import (
     ImageSamples,
     collate_skipping,
     discover_dataset,
+)
+from alexnet_gui.core.training.distributed import (
+    FAILURES,
+    Cluster,
+    gather_all,
+    joined,
+    peer_lost,
+    per_process_batch,
+    share,
+    shield,
+    sum_across,
+    wrap,
 )
 from alexnet_gui.core.training.evaluation import eval_loader, predict
 from alexnet_gui.core.training.optim import MixedPrecision, cosine_lr, make_optimizer
@@ -66,7 +85,9 @@ class _Run:
     """The mutable state of one run, in one place for saving and reporting."""
 
     config: TrainConfig
-    model: nn.Module
+    model: nn.Module  # the bare model: what checkpoints hold, whatever the world size
+    forward: nn.Module  # what the training step calls: the model, or DDP around it
+    place: Cluster
     spec: WeightsSpec
     optimizer: torch.optim.Optimizer
     started_from: str
@@ -153,15 +174,31 @@ def train(
 ) -> TrainResult:
     """Train as ``config`` says; return the history and where the checkpoints are.
 
+    Under ``torchrun`` every process calls this; only rank 0 reports and writes files.
+
     Raises:
         DatasetError: the data folder is unusable.
         WeightsError: the starting weights or the resume file cannot be read or written.
-        UserFacingError: an impossible setting (input size, device).
+        UserFacingError: an impossible setting (input size, device, a batch that does not
+            divide among the processes).
+        PeerLost: under ``torchrun``, another process failed; rank 0 saved ``OUT.last`` first.
     """
+    with joined(config.device) as place:
+        report = on_progress if on_progress is not None and place.is_main else None
+        return _train(config, place, report, is_cancelled)
+
+
+def _train(
+    config: TrainConfig,
+    place: Cluster,
+    on_progress: Callable[[TrainProgress], None] | None,
+    is_cancelled: Callable[[], bool] | None,
+) -> TrainResult:
     emit = on_progress or (lambda progress: None)
     stop = is_cancelled or (lambda: False)
     split = discover_dataset(config.data_dir, val_split=config.val_split, seed=config.seed)
     device = resolve_device(config.device)
+    torch.manual_seed(config.seed)  # the starting weights of a run from scratch
     prepared = prepare_run(config, split.classes)
     if (prepared.config.val_split, prepared.config.seed) != (config.val_split, config.seed):
         # A resumed run validates on the images it validated on before, never on its training set.
@@ -170,6 +207,7 @@ def train(
         )
     config = prepared.config
     assert config.epochs is not None and config.lr is not None, "prepare_run fills them in"
+    per_process_batch(config.batch_size, place)  # a batch that does not divide: say so now
     model = prepared.model.to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(
@@ -184,6 +222,8 @@ def train(
     run = _Run(
         config=config,
         model=model,
+        forward=wrap(model, place, device),
+        place=place,
         spec=prepared.spec,
         optimizer=optimizer,
         started_from=prepared.started_from,
@@ -195,20 +235,17 @@ def train(
         started=time.perf_counter(),
         broken=set(),
     )
-    shuffle = torch.Generator()
-    train_data, val_data = _loaders(split, run, shuffle)
+    train_data, val_data = _loaders(split, run)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    counts = f"{len(split.train)} training and {len(split.val)} validation images"
-    where = f"{len(split.classes)} classes, on {device_label(device)}"
-    resuming = f"resuming after epoch {len(run.history)}: " if config.resume else ""
-    message = f"{resuming}{run.started_from}; {counts}, {where}"
-    emit(run.progress("setup", len(run.history), message=message))
+    emit(run.progress("setup", len(run.history), message=_setup_message(run, split)))
     try:
         for epoch in range(len(run.history) + 1, config.epochs + 1):
-            # Per-epoch seeds: a resumed run draws the same crops and order as an unbroken one.
-            torch.manual_seed(config.seed * 100_003 + epoch)
-            shuffle.manual_seed(config.seed * 100_003 + epoch)
+            # Per-epoch seeds: a resumed run draws the same order, crops and dropout as an
+            # unbroken one. The order and crops are the same in every process; dropout is not.
+            cast(DistributedSampler, train_data.sampler).set_epoch(epoch)
+            cast(ImageSamples, train_data.dataset).epoch = epoch
+            torch.manual_seed(config.seed * 100_003 + epoch + 1_000_003 * place.rank)
             metrics = _train_epoch(run, epoch, train_data, val_data, emit, stop)
             if metrics is None:
                 return _stop(run)
@@ -217,8 +254,10 @@ def train(
             is_best = run.best_score is None or score > run.best_score
             if is_best:
                 run.best_epoch, run.best_score = epoch, score
-                save_checkpoint(config.out, run.checkpoint(full=False))
-            save_checkpoint(resume_file(config.out), run.checkpoint(full=True))
+                if place.is_main:
+                    save_checkpoint(config.out, run.checkpoint(full=False))
+            if place.is_main:
+                save_checkpoint(resume_file(config.out), run.checkpoint(full=True))
             emit(
                 run.progress(
                     "epoch",
@@ -231,31 +270,65 @@ def train(
             )
     except KeyboardInterrupt:
         return _stop(run)
+    except UserFacingError:
+        raise
+    except FAILURES as exc:
+        if not place.distributed:
+            raise
+        raise peer_lost(place, exc, _save_last(run)) from exc
     return run.result(cancelled=False)
 
 
-def _loaders(
-    split: DatasetSplit, run: _Run, shuffle: torch.Generator
-) -> tuple[DataLoader, DataLoader | None]:
-    """Augmented, shuffled training batches; center-crop (or TenCrop) validation batches."""
-    config, pre = run.config, run.spec.preprocessing
+def _setup_message(run: _Run, split: DatasetSplit) -> str:
+    """Where the run starts from, the data, the device, and the batch and learning rate."""
+    config, place = run.config, run.place
+    counts = f"{len(split.train)} training and {len(split.val)} validation images"
+    where = f"{len(split.classes)} classes, on {device_label(run.device)}"
+    batch = f"batch {config.batch_size}"
+    if place.distributed:
+        backend = "nccl" if run.device.type == "cuda" else "gloo"
+        where += f" x {place.world_size} processes ({backend})"
+        each = per_process_batch(config.batch_size, place)
+        batch = f"global batch {config.batch_size} ({each} per process)"
+    resuming = f"resuming after epoch {len(run.history)}: " if config.resume else ""
+    return f"{resuming}{run.started_from}; {counts}, {where}; {batch}, peak lr {run.base_lr:g}"
+
+
+def _loaders(split: DatasetSplit, run: _Run) -> tuple[DataLoader, DataLoader | None]:
+    """Augmented, shuffled training batches; center-crop (or TenCrop) validation batches.
+
+    One process or many, the order comes from a DistributedSampler (one replica when alone),
+    seeded per epoch by ``set_epoch``: with N processes, rank r's batch k is every N-th image of
+    the single-process batch k, so the N batches together are that batch. Validation images are
+    shared out the same way, without the sampler's padding (no image is counted twice).
+    """
+    config, pre, place = run.config, run.spec.preprocessing, run.place
     augment = train_transform(pre, augment=config.augment, lighting_std=config.lighting_std)
-    train_data = DataLoader(
-        ImageSamples(split.train, augment),
-        batch_size=config.batch_size,
+    samples = ImageSamples(split.train, augment, augment_seed=config.seed)
+    sampler: DistributedSampler[int] = DistributedSampler(
+        samples,
+        num_replicas=place.world_size,
+        rank=place.rank,
         shuffle=True,
+        seed=config.seed * 100_003,
+        drop_last=False,
+    )
+    train_data = DataLoader(
+        samples,
+        batch_size=per_process_batch(config.batch_size, place),
+        sampler=sampler,
         num_workers=config.workers,
         collate_fn=collate_skipping,
         pin_memory=run.device.type == "cuda",
-        generator=shuffle,
     )
     if not split.val:
         return train_data, None
+    batch = max(1, config.batch_size // 10) if config.tta else config.batch_size
     val_data = eval_loader(
-        split.val,
+        share(split.val, place),
         pre,
         tta=config.tta,
-        batch_size=max(1, config.batch_size // 10) if config.tta else config.batch_size,
+        batch_size=max(1, batch // place.world_size),
         workers=config.workers,
         device=run.device,
     )
@@ -264,8 +337,26 @@ def _loaders(
 
 def _stop(run: _Run) -> TrainResult:
     """Save the state of this moment for ``resume`` and report a cancelled run."""
-    save_checkpoint(resume_file(run.config.out), run.checkpoint(full=True))
+    _save_last(run)
     return run.result(cancelled=True)
+
+
+def _save_last(run: _Run) -> str | None:
+    """Rank 0 writes ``OUT.last`` (every process holds the same weights); where, or ``None``.
+
+    After a failed step the weights are those of the last finished one: an optimizer step is
+    one native call, so it has either happened or not.
+    """
+    if not run.place.is_main:
+        return None
+    if run.place.distributed:
+        shield()  # torchrun's SIGTERM to the survivors must not cut the save short
+    path = resume_file(run.config.out)
+    try:
+        save_checkpoint(path, run.checkpoint(full=True))
+    except WeightsError:
+        return None
+    return str(path)
 
 
 def _train_epoch(
@@ -277,7 +368,7 @@ def _train_epoch(
     stop: Callable[[], bool],
 ) -> EpochMetrics | None:
     """One pass over the training set and one over the validation set; ``None`` if cancelled."""
-    config, model = run.config, run.model
+    config, model = run.config, run.forward
     batches = len(train_data)
     total_steps = run.epochs * batches
     warmup = round(config.warmup_epochs * batches)
@@ -289,7 +380,11 @@ def _train_epoch(
             return None
         run.broken.update(broken)
         if images is None:
-            continue
+            if not run.place.distributed:
+                continue
+            # Every process must take part in every step's all-reduce: an empty batch does.
+            size = run.spec.preprocessing.crop_size
+            images = torch.zeros(0, 3, size, size)
         lr = cosine_lr((epoch - 1) * batches + batch - 1, total_steps, run.base_lr, warmup)
         for group in run.optimizer.param_groups:
             group["lr"] = lr
@@ -297,7 +392,7 @@ def _train_epoch(
         labels = labels.to(run.device, non_blocking=True)
         with run.precision.autocast():
             logits = model(images)
-            loss = nn.functional.cross_entropy(logits, labels)
+            loss = nn.functional.cross_entropy(logits, labels) if len(labels) else logits.sum() * 0
         run.precision.step(loss, run.optimizer)
         loss_sum += loss.item() * len(labels)
         correct += int((logits.argmax(dim=1) == labels).sum())
@@ -312,6 +407,7 @@ def _train_epoch(
                 train_acc=correct / seen,
             )
         )
+    loss_sum, correct, seen = _summed(run, loss_sum, correct, seen)
     if seen == 0:
         images_total = len(cast(Sized, train_data.dataset))  # our datasets have a length
         raise DatasetError(
@@ -324,11 +420,20 @@ def _train_epoch(
         def on_val_batch(done: int, total: int) -> None:
             emit(run.progress("validate", epoch, batch=done, batches=total))
 
-        predictions = predict(model, val_data, run.device, on_batch=on_val_batch, is_cancelled=stop)
+        predictions = predict(
+            run.model, val_data, run.device, on_batch=on_val_batch, is_cancelled=stop
+        )
         if predictions.cancelled:
             return None
-        run.broken.update(-1 - index for index in predictions.broken)  # apart from train indices
-        val_acc = predictions.accuracy
+        place = run.place
+        # Back to the index in the whole validation set, negative apart from train indices.
+        run.broken.update(-1 - (place.rank + i * place.world_size) for i in predictions.broken)
+        right = int((predictions.predicted == predictions.labels).sum())
+        right_total, count = sum_across([right, len(predictions.labels)], place)
+        val_acc = right_total / count if count else None
+        run.broken.update(*gather_all(sorted(run.broken), place))
+    if val_data is None:
+        run.broken.update(*gather_all(sorted(run.broken), run.place))
     return EpochMetrics(
         epoch=epoch,
         loss=loss_sum / seen if seen else math.nan,
@@ -337,3 +442,9 @@ def _train_epoch(
         lr=lr,
         seconds=time.perf_counter() - started,
     )
+
+
+def _summed(run: _Run, loss_sum: float, correct: int, seen: int) -> tuple[float, int, int]:
+    """The epoch's loss sum, correct count and image count over all processes."""
+    total_loss, total_correct, total_seen = sum_across([loss_sum, correct, seen], run.place)
+    return total_loss, int(total_correct), int(total_seen)

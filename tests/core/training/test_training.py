@@ -36,13 +36,22 @@ def small_config(data: Path, out: Path, **overrides) -> TrainConfig:
     return TrainConfig(data_dir=data, out=out, **{**settings, **overrides})
 
 
+#: Epochs of the shared run (see :func:`trained`).
+EPOCHS = 5
+
+
 @pytest.fixture(scope="module")
 def trained(colour_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A three-epoch run from scratch, with every progress report it made."""
+    """A five-epoch run from scratch, with every progress report it made.
+
+    Five, not three: with augmentation seeded per image (for distributed runs), three epochs left
+    the last epoch's training accuracy at chance for 2 of 5 seeds; five beat it for all 5
+    (0.56-1.00, validation 0.67-1.00), so the test does not rest on a lucky seed.
+    """
     torch.manual_seed(0)
     events: list[TrainProgress] = []
     out = tmp_path_factory.mktemp("run") / "colours.pt"
-    result = train(small_config(colour_dataset, out), on_progress=events.append)
+    result = train(small_config(colour_dataset, out, epochs=EPOCHS), on_progress=events.append)
     return result, events
 
 
@@ -178,7 +187,7 @@ def test_starting_from_a_file_replaces_fc8_only_for_other_classes(
 def test_loss_falls_and_accuracy_beats_chance(trained) -> None:
     result, _ = trained
     losses = [m.loss for m in result.history]
-    assert len(result.history) == 3 and not result.cancelled
+    assert len(result.history) == EPOCHS and not result.cancelled
     assert losses[-1] < losses[0]
     assert result.best_val_acc is not None and result.best_val_acc > 0.5  # chance: 1/3
     assert result.history[-1].train_acc > 0.4
@@ -190,7 +199,7 @@ def test_progress_reports_every_batch_and_epoch(trained) -> None:
     train_steps = [e for e in events if e.phase == "train" and e.epoch == 1]
     assert [e.batch for e in train_steps] == [1, 2, 3, 4]  # 27 images in batches of 8
     assert all(e.batches == 4 for e in train_steps)
-    assert [e.epoch for e in events if e.phase == "epoch"] == [1, 2, 3]
+    assert [e.epoch for e in events if e.phase == "epoch"] == list(range(1, EPOCHS + 1))
     assert any(e.phase == "validate" for e in events)
 
 
@@ -201,12 +210,12 @@ def test_checkpoint_round_trips_with_classes_and_preprocessing(trained) -> None:
     assert loaded.spec.arch == "torchvision"
     assert loaded.spec.preprocessing == Preprocessing.for_input_size(64)
     training = loaded.spec.metadata["training"]
-    assert training["epochs"] == 3 and training["input_size"] == 64
+    assert training["epochs"] == EPOCHS and training["input_size"] == 64
     assert training["started_from"] == "from scratch"
     history = loaded.spec.metadata["metrics"]["history"]
     assert [h["epoch"] for h in history] == list(range(1, (result.best_epoch or 0) + 1))
     last = torch.load(result.resume_file, map_location="cpu", weights_only=True)
-    assert last["resume"]["epoch"] == 3 and "optimizer" in last["resume"]
+    assert last["resume"]["epoch"] == EPOCHS and "optimizer" in last["resume"]
 
 
 def test_resume_continues_from_the_saved_epoch(
@@ -216,12 +225,12 @@ def test_resume_continues_from_the_saved_epoch(
     out = tmp_path / "colours.pt"
     shutil.copy(result.resume_file, resume_file(out))
     events: list[TrainProgress] = []
-    config = TrainConfig(data_dir=colour_dataset, out=out, epochs=4, resume=True)
+    config = TrainConfig(data_dir=colour_dataset, out=out, epochs=EPOCHS + 1, resume=True)
     resumed = train(config, on_progress=events.append)
-    assert [e.epoch for e in events if e.phase == "epoch"] == [4]
+    assert [e.epoch for e in events if e.phase == "epoch"] == [EPOCHS + 1]
     assert "27 training and 9 validation images" in events[0].message  # the saved 0.25 split
-    assert resumed.history[:3] == result.history
-    assert len(resumed.history) == 4
+    assert resumed.history[:EPOCHS] == result.history
+    assert len(resumed.history) == EPOCHS + 1
     assert load_weights(out).spec.metadata["training"]["lr"] == pytest.approx(0.02)  # saved
 
 
