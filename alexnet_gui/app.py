@@ -14,6 +14,7 @@ level.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -33,6 +34,7 @@ from alexnet_gui.excepthook import install_excepthook
 from alexnet_gui.paths import resource_path
 from alexnet_gui.settings import load_settings, open_store
 from alexnet_gui.ui import dialogs
+from alexnet_gui.ui import help as help_sheets
 from alexnet_gui.ui.browse.controller import BrowseController
 from alexnet_gui.ui.compare import compare, similar
 from alexnet_gui.ui.compare.compare import CompareController, ComparePanel
@@ -127,10 +129,15 @@ def build_gui(
                       jobs=JobRunner(), parent=window)
     menus = window.actions_.menus
     session.message_posted.connect(window.messages.show_message)
+    session.message_cleared.connect(window.messages.dismiss)
     session.status_posted.connect(window.show_status)
     session.title_changed.connect(window.show_title)
     window.actions_.about.triggered.connect(functools.partial(dialogs.show_about, window))
     window.actions_.about_qt.triggered.connect(QApplication.aboutQt)
+    window.actions_.shortcuts.triggered.connect(functools.partial(help_sheets.show_shortcuts,
+                                                                  window))
+    window.actions_.user_guide.triggered.connect(functools.partial(help_sheets.show_guide, window))
+    window.actions_.message_history.triggered.connect(window.messages.show_history)
     models = ModelController(session, actions=window.actions_, predictions=window.predictions,
                              status=window.status, dialog_parent=window, download_url=download_url)
     results = ResultsController(session, view=window.view, predictions=window.predictions,
@@ -177,11 +184,32 @@ def build_gui(
                compare_controller, similar_controller, training)
 
 
-def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:
-    """Show the window, then start the worker and open ``files``; the event loop's exit code."""
+def configure_logging(level: str | None = None) -> None:
+    """The app's own loggers at ``level`` (``ALEXNET_GUI_LOG``); every other library at WARNING.
+
+    ``ALEXNET_GUI_LOG=DEBUG`` is for reading what the app does: Pillow's chunk-by-chunk debug
+    lines (tens of thousands per folder) would bury it.
+    """
+    name = (level or os.environ.get("ALEXNET_GUI_LOG") or "WARNING").upper()
+    value = logging.getLevelName(name)
+    if not isinstance(value, int):
+        value = logging.WARNING
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("alexnet_gui").setLevel(value)
+
+
+def run_gui(*, files: Sequence[str] = (), weights: str | None = None,
+            exit_fast: bool = True) -> int:
+    """Show the window, then start the worker and open ``files``; the event loop's exit code.
+
+    ``exit_fast``: once the window has closed (settings saved, workers and jobs stopped), leave
+    with ``os._exit`` after Python's exit handlers, skipping the second or more that unloading
+    torch's and OpenVINO's native libraries takes: Ctrl+Q should close, not linger.
+    """
     install_excepthook()
-    level = os.environ.get("ALEXNET_GUI_LOG", "WARNING").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     app = create_application()
     gui = build_gui()
     probe = _Probe(gui)
@@ -196,7 +224,23 @@ def run_gui(*, files: Sequence[str] = (), weights: str | None = None) -> int:
         gui.start(files=tuple(files), weights=weights)
 
     QTimer.singleShot(0, start)
-    return app.exec_()
+    code = app.exec_()
+    gui.window.close()  # once only: saves the layout and stops the workers if not done yet
+    if exit_fast:
+        _exit_now(code)
+    return code
+
+
+def _exit_now(code: int) -> None:
+    """Run the exit handlers, flush, and end the process without unloading native libraries."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    os._exit(code)
 
 
 def _quit_on_sigint(app: QApplication) -> None:

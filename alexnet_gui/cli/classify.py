@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from alexnet_gui.cli.progress import progress_bar
 from alexnet_gui.core.engines.names import ENGINES
 from alexnet_gui.core.inference.devices import DEVICES
 
@@ -41,47 +43,75 @@ def _topk(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from alexnet_gui.core.imaging.decode import find_images
-    from alexnet_gui.core.inference.classifier import Classifier
-    from alexnet_gui.core.inference.folder import classify_paths
-    from alexnet_gui.core.models.weights import load_weights
+    from alexnet_gui.core.imaging.decode import check_image, find_images
 
-    inputs = _inputs(args.paths, find_images)
+    # Every input is looked at (headers only) before a model loads: a run whose inputs are all
+    # unreadable answers at once and loads nothing.
+    inputs = _inputs(args.paths, find_images, check_image)
     images = [path for path, problem in inputs if problem is None]
-    classifier = Classifier(
-        load_weights(args.weights), device=args.device, engine=args.engine, images=images
-    )
-    while message := classifier.engine.take_message():
-        print(f"alexnet-gui classify: {message}", file=sys.stderr)
-    # In input order, 32 files per forward pass; each answer is printed as its batch is done.
-    # The window's folder table goes the same way: the same reasons, the same GPU fallback.
-    answers = classify_paths(classifier, images, topk=args.topk, tta=args.tta, on_note=_print_note)
+    answers = _classify(args, images) if images else iter(())
+    from alexnet_gui.core.training.distributed import cluster
+
+    if not cluster().is_main:  # under torchrun: classify this process's share; rank 0 prints
+        for _ in answers:
+            pass
+        return 0
     entries: list[dict[str, Any]] = []
-    for path, problem in inputs:
-        if problem is None:
-            _, prediction, problem = next(answers)
-            if prediction is not None:
-                entries.append(
-                    {
-                        "path": str(path),
-                        "predictions": [score.as_dict() for score in prediction.scores],
-                        "elapsed_ms": round(prediction.elapsed_ms, 3),
-                    }
-                )
-                if not args.json:
-                    _print_prediction(path, entries[-1])
-                continue
-        entries.append({"path": str(path), "error": problem})
-        # A newline in a file name must not break "one line per failed input".
-        printable = str(path).replace("\n", "\\n")
-        print(f"{printable}: {problem}", file=sys.stderr)
+    with progress_bar(len(images), "Classifying", unit="img") as bar:
+        for path, problem in inputs:
+            if problem is None:
+                _, prediction, problem = next(answers)
+                bar.update()
+                if prediction is not None:
+                    entries.append(
+                        {
+                            "path": str(path),
+                            "predictions": [score.as_dict() for score in prediction.scores],
+                            "elapsed_ms": round(prediction.elapsed_ms, 3),
+                        }
+                    )
+                    if not args.json:
+                        bar.clear()
+                        _print_prediction(path, entries[-1])
+                    continue
+            entries.append({"path": str(path), "error": problem})
+            # A newline in a file name must not break "one line per failed input".
+            printable = str(path).replace("\n", "\\n")
+            bar.clear()
+            print(f"{printable}: {problem}", file=sys.stderr)
     if args.json:
         print(json.dumps(entries, indent=2))
     return 1 if any("error" in entry for entry in entries) else 0
 
 
-def _inputs(paths: list[str], find_images: Any) -> list[tuple[Path, str | None]]:
-    """Each file as given; each folder expanded; an empty folder is an error of its own."""
+def _classify(args: argparse.Namespace, images: list[Path]) -> Iterator[Any]:
+    """Load the model, then each image's ``(path, prediction, problem)`` in input order."""
+    from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.inference.folder import classify_paths
+    from alexnet_gui.core.models.weights import load_weights
+    from alexnet_gui.core.training.distributed import in_input_order, join
+
+    place = join(args.device)  # under torchrun: before the model goes to this process's GPU
+    classifier = Classifier(
+        load_weights(args.weights), device=args.device, engine=args.engine, images=images
+    )
+    while message := classifier.engine.take_message():
+        if place.is_main:
+            print(f"alexnet-gui classify: {message}", file=sys.stderr)
+    # In input order, 32 files per forward pass; each answer is printed as its batch is done.
+    # The window's folder table goes the same way: the same reasons, the same GPU fallback.
+    # Under torchrun each process takes every N-th file; rank 0 yields them all, in order.
+    yield from in_input_order(place, images, lambda part: classify_paths(
+        classifier, part, topk=args.topk, tta=args.tta, on_note=_print_note))
+
+
+def _inputs(paths: list[str], find_images: Any,
+            check_image: Any) -> list[tuple[Path, str | None]]:
+    """Each file as given, each folder expanded, each checked: ``(path, problem or None)``.
+
+    An empty folder is an error of its own; a file's problem says what is wrong without
+    repeating its name (the line that prints it starts with the path).
+    """
     result: list[tuple[Path, str | None]] = []
     for raw in paths:
         path = Path(raw)
@@ -89,12 +119,22 @@ def _inputs(paths: list[str], find_images: Any) -> list[tuple[Path, str | None]]
             found = find_images([path])
             if not found:
                 result.append((path, "no image files in this folder"))
-            result.extend((image, None) for image in found)
+            result.extend((image, _problem(image, check_image)) for image in found)
         elif not path.exists():
             result.append((path, "no such file or folder"))
         else:
-            result.append((path, None))
+            result.append((path, _problem(path, check_image)))
     return result
+
+
+def _problem(path: Path, check_image: Any) -> str | None:
+    from alexnet_gui.core.errors import ImageLoadError, without_name
+
+    try:
+        check_image(path)
+    except ImageLoadError as exc:
+        return without_name(str(exc), path)
+    return None
 
 
 def _print_note(note: str) -> None:

@@ -1,20 +1,19 @@
 """``alexnet-gui download``: fetch the ImageNet weights into torch.hub's cache.
 
-The saved path goes to stdout, so a script can capture it; progress and "already downloaded" go
-to stderr. Failures are :class:`DownloadError` lines, printed by the CLI framework.
+The saved path goes to stdout, so a script can capture it; a progress bar (on a terminal) and
+"already downloaded" go to stderr. Failures are :class:`DownloadError` lines, printed by the CLI
+framework.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from alexnet_gui.cli.progress import progress_bar
 from alexnet_gui.core.models.download import download_weights, downloaded_path
-
-_MB = 1024 * 1024
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -59,45 +58,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 class ProgressBar:
-    """Percentage, MB done / total and MB/s, for a terminal or a log.
+    """:func:`download_weights`'s progress callback drawn as a tqdm bar (bytes, MB/s, time left).
 
-    On a terminal one line is redrawn with ``\\r``. Redrawing into a file or a CI log would leave
-    hundreds of fragments, so there a full line is written every 10 % (every 10 MB when the server
-    did not say how big the file is).
+    Drawn only on a terminal; in a file or a CI log the download is quiet until the path prints.
     """
 
-    def __init__(self, stream: TextIO, *, tty: bool | None = None) -> None:
-        self._stream = stream
-        self._tty = stream.isatty() if tty is None else tty
-        self._start = time.monotonic()
-        self._next_step = 1
-        self._width = 0
+    def __init__(self, stream: TextIO, *, tty: bool | None = None, **options: Any) -> None:
+        self._bar = progress_bar(None, "Downloading", unit="B", stream=stream, tty=tty,
+                                 unit_scale=True, unit_divisor=1024, **options)
 
     def update(self, done: int, total: int | None) -> None:
         """Progress callback for :func:`download_weights`."""
-        text = self._text(done, total)
-        if self._tty:
-            self._stream.write("\r" + text.ljust(self._width))
-            self._width = max(self._width, len(text))
-        else:
-            step = done * 10 // total if total else done // (10 * _MB)
-            if step < self._next_step:
-                return
-            self._next_step = step + 1
-            self._stream.write(text + "\n")
-        self._stream.flush()
+        if total and self._bar.total != total:
+            self._bar.reset(total)
+        self._bar.update(done - self._bar.n)
 
     def close(self) -> None:
-        """End a redrawn line, so that whatever is printed next starts on its own line."""
-        if self._width:
-            self._stream.write("\n")
-            self._stream.flush()
-            self._width = 0
-
-    def _text(self, done: int, total: int | None) -> str:
-        elapsed = time.monotonic() - self._start
-        speed = f"{done / _MB / elapsed:.1f} MB/s" if elapsed > 0 else "- MB/s"
-        if not total:
-            return f"Downloading {done / _MB:.1f} MB  {speed}"
-        percent = 100 * done // total
-        return f"Downloading {percent:3d}%  {done / _MB:.1f} / {total / _MB:.1f} MB  {speed}"
+        self._bar.close()

@@ -1,7 +1,7 @@
 """``alexnet-gui train``: train or fine-tune AlexNet on a class-per-folder image set.
 
-Per-epoch results go to stdout, one line each; the progress bar goes to stderr, redrawn in place
-on a terminal and written once per phase when stderr is a file. Exit status: 0 done, 1 a problem
+Per-epoch results go to stdout, one line each; a progress bar goes to stderr when it is a
+terminal (none in a file or a log). Exit status: 0 done, 1 a problem
 with the data, weights or settings (one line on stderr), 2 a usage error, 130 interrupted with
 Ctrl+C, after saving ``OUT.last`` for ``--resume``.
 """
@@ -14,13 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from alexnet_gui.cli.progress import progress_bar
 from alexnet_gui.core.inference.devices import DEVICES
 
 if TYPE_CHECKING:
+    from tqdm import tqdm  # type: ignore[import-untyped]
+
     from alexnet_gui.core.training.loop import TrainProgress
-
-BAR_WIDTH = 24
-
 
 def _number(
     convert: Callable[[str], float], check: Callable[[float], bool], rule: str
@@ -119,6 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from alexnet_gui.core.training.distributed import cluster
     from alexnet_gui.core.training.loop import TrainConfig, train
 
     config = TrainConfig(
@@ -146,6 +147,8 @@ def run(args: argparse.Namespace) -> int:
     reporter = ProgressReporter(sys.stdout, sys.stderr)
     result = train(config, on_progress=reporter.update)
     reporter.close()
+    if not cluster().is_main:  # under torchrun, rank 0 reports for the run
+        return 130 if result.cancelled else 0
     if result.cancelled:
         print(
             f"alexnet-gui train: interrupted; state saved to {result.resume_file} "
@@ -169,23 +172,28 @@ def run(args: argparse.Namespace) -> int:
 
 
 class ProgressReporter:
-    """Epoch lines on ``out``; a progress bar on ``err``, live only when it is a terminal."""
+    """Epoch lines on ``out``; a tqdm bar per phase on ``err``, drawn only on a terminal."""
 
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self.out, self.err = out, err
-        self.live = err.isatty()
-        self._drawn = False
+    def __init__(self, out: TextIO, err: TextIO, *, tty: bool | None = None) -> None:
+        self.out, self.err, self._tty = out, err, tty
+        self._bar: tqdm | None = None
+        self._phase: tuple[int, str] | None = None
 
     def update(self, progress: TrainProgress) -> None:
         if progress.phase == "setup":
             print(f"training {progress.message}", file=self.out, flush=True)
         elif progress.phase in ("train", "validate"):
-            last = progress.batch == progress.batches
-            if self.live or last:
-                end = "" if self.live and not last else "\n"
-                prefix = "\r" if self.live else ""
-                print(prefix + progress_line(progress), end=end, file=self.err, flush=True)
-                self._drawn = self.live and not last
+            if self._phase != (progress.epoch, progress.phase):
+                self.close()
+                self._phase = (progress.epoch, progress.phase)
+                self._bar = progress_bar(progress.batches, f"epoch {progress.epoch}/"
+                                         f"{progress.epochs} {progress.phase}", unit="batch",
+                                         stream=self.err, tty=self._tty)
+            assert self._bar is not None
+            if progress.loss is not None:
+                self._bar.set_postfix_str(f"loss {progress.loss:.4f}  acc "
+                                          f"{progress.train_acc:.4f}", refresh=False)
+            self._bar.update(progress.batch - self._bar.n)
         elif progress.phase == "epoch":
             self.close()
             val = "      -" if progress.val_acc is None else f"{progress.val_acc:.4f}"
@@ -198,22 +206,7 @@ class ProgressReporter:
             )
 
     def close(self) -> None:
-        """End a half-drawn bar so the next line starts at the left margin."""
-        if self._drawn:
-            print(file=self.err, flush=True)
-            self._drawn = False
-
-
-def progress_line(progress: TrainProgress) -> str:
-    """``epoch 2/10 train [#####-----]  12/40  loss 0.6931  acc 0.5125``."""
-    done = progress.batch / progress.batches if progress.batches else 1.0
-    filled = round(done * BAR_WIDTH)
-    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    width = len(str(progress.batches))
-    text = (
-        f"epoch {progress.epoch}/{progress.epochs} {progress.phase:<8} [{bar}] "
-        f"{progress.batch:>{width}}/{progress.batches}"
-    )
-    if progress.loss is not None:
-        text += f"  loss {progress.loss:.4f}  acc {progress.train_acc:.4f}"
-    return text
+        """Take the bar off the screen, so the next line starts at the left margin."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar, self._phase = None, None

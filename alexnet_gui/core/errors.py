@@ -6,6 +6,15 @@ bug and keeps its traceback.
 """
 
 
+from pathlib import PurePath
+
+
+def without_name(message: str, path: PurePath) -> str:
+    """``"x.jpg: empty"`` -> ``"empty"``: for a message shown beside the file's name already."""
+    prefix = f"{path.name}: "
+    return message[len(prefix):] if message.startswith(prefix) else message
+
+
 class UserFacingError(Exception):
     """A failure the user caused or can fix; ``str(error)`` is one readable line."""
 

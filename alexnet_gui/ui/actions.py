@@ -12,7 +12,7 @@ from PyQt5.QtCore import Qt
 from PyQt5.QtGui import QKeySequence
 from PyQt5.QtWidgets import QAction, QActionGroup, QMainWindow, QMenu, QMenuBar, QStyle, QToolBar
 
-from alexnet_gui.core.engines.names import ENGINES
+from alexnet_gui.core.engines.names import ENGINES, timings_text
 from alexnet_gui.core.inference.devices import DEVICES
 from alexnet_gui.settings import TOPK_RANGE
 from alexnet_gui.ui.qt_types import present
@@ -21,6 +21,12 @@ DEVICE_LABELS = {"auto": "&Auto (CUDA if available)", "cpu": "&CPU", "cuda": "C&
 ENGINE_LABELS = {"auto": "&Auto (fastest that keeps quality)", "pytorch": "&PyTorch (reference)",
                  "openvino-int8": "OpenVINO &int8", "openvino-bf16": "OpenVINO &bf16",
                  "openvino-fp32": "OpenVINO &fp32"}
+NOT_MEASURED = "Speed here: not measured yet"
+
+
+def engine_timings_label(timings: tuple[tuple[str, float], ...]) -> str:
+    """The Engine menu's last line, e.g. ``Speed here: int8 19 ms, fp32 29 ms, PyTorch 54 ms``."""
+    return f"Speed here: {timings_text(timings)}" if timings else NOT_MEASURED
 
 
 class Actions:
@@ -49,13 +55,17 @@ class Actions:
         self.first = act("F&irst Image", "Home")
         self.last = act("&Last Image", "End")
         self.full_screen = act("&Full Screen", "F11", checkable=True)
-        self.dismiss_messages = act("&Dismiss Messages")
+        self.dismiss_messages = act("&Dismiss Message")
+        self.message_history = act("Message &History…", tip="Every message of this session")
         self.imagenet = act("&ImageNet (torchvision)", checkable=True,
                             tip="The official torchvision AlexNet weights, 1000 classes")
         self.open_weights = act("&Open Weights or Checkpoint…", "Ctrl+M",
                                 tip="Any AlexNet state_dict or alexnet-gui checkpoint")
         self.tta = act("&TenCrop (test-time augmentation)", "Ctrl+T", checkable=True,
                        tip="Average the predictions of ten crops: slower, often more accurate")
+        self.shortcuts = act("&Keyboard Shortcuts", "Ctrl+/")
+        self.user_guide = act("&User Guide", QKeySequence.HelpContents,
+                              tip="What each part of the window does, and the command line")
         self.about = act("&About AlexNet GUI")
         self.about_qt = act("About &Qt")
         self.device_group = QActionGroup(window)
@@ -63,14 +73,21 @@ class Actions:
         for name in DEVICES:
             self.devices[name] = act(DEVICE_LABELS[name], checkable=True, data=name,
                                      group=self.device_group)
-        self.devices["cuda"].setEnabled(False)
-        self.devices["cuda"].setToolTip("Available once the model is loaded and a GPU was found")
+        cuda = self.devices["cuda"]
+        cuda.setEnabled(False)
+        cuda.setToolTip("Checked once the model is loaded")
+        # A greyed-out item says why in its own text (menus show no tooltips).
+        cuda.changed.connect(functools.partial(_say_why_disabled, cuda, DEVICE_LABELS["cuda"]))
+        _say_why_disabled(cuda, DEVICE_LABELS["cuda"])
         self.engine_group = QActionGroup(window)
         self.engines: dict[str, QAction] = {
             name: act(ENGINE_LABELS[name], checkable=True, data=name, group=self.engine_group,
                       tip="Converted once per model, then cached; top-1 checked against PyTorch")
             for name in ENGINES
         }
+        #: What the engines measured on this CPU, under them in Options > Engine (never clicked).
+        self.engine_timings = act(NOT_MEASURED)
+        self.engine_timings.setEnabled(False)
         self.topk_group = QActionGroup(window)
         self.topk: dict[int, QAction] = {}
         for k in range(TOPK_RANGE[0], TOPK_RANGE[1] + 1):
@@ -99,6 +116,14 @@ def _action(window: QMainWindow, text: str, shortcut: object = None, *,
     return action
 
 
+def _say_why_disabled(action: QAction, label: str) -> None:
+    """``CUDA`` when it can be chosen, ``CUDA (no CUDA GPU found by torch 2.x)`` when not."""
+    why = action.toolTip().strip()
+    text = label if action.isEnabled() or not why else f"{label} ({why[0].lower()}{why[1:]})"
+    if action.text() != text:  # setText emits changed() again
+        action.setText(text)
+
+
 def _submenu(parent: QMenuBar | QMenu, title: str) -> QMenu:
     return present(parent.addMenu(title))
 
@@ -117,7 +142,7 @@ def _build_menus(window: QMainWindow, a: Actions) -> None:
     view = a.menus["view"] = _submenu(bar, "&View")
     view.addAction(a.full_screen)
     view.addAction(a.toolbar.toggleViewAction())
-    view.addAction(a.dismiss_messages)
+    view.addActions([a.dismiss_messages, a.message_history])
     view.addSeparator()  # panels add their toggle actions below
     go = a.menus["go"] = _submenu(bar, "&Go")
     go.addActions([a.previous, a.next, a.page_up, a.page_down, a.first, a.last])
@@ -129,8 +154,13 @@ def _build_menus(window: QMainWindow, a: Actions) -> None:
     topk = _submenu(options, "Show &Top-k")
     topk.addActions(list(a.topk.values()))
     options.addAction(a.tta)
-    _submenu(options, "&Engine").addActions(list(a.engines.values()))
+    engine = a.menus["engine"] = _submenu(options, "&Engine")
+    engine.addActions(list(a.engines.values()))
+    engine.addSeparator()
+    engine.addAction(a.engine_timings)
     help_menu = a.menus["help"] = _submenu(bar, "&Help")
+    help_menu.addActions([a.user_guide, a.shortcuts])
+    help_menu.addSeparator()
     help_menu.addActions([a.about, a.about_qt])
     tools = a.toolbar
     tools.setObjectName("mainToolBar")

@@ -95,6 +95,13 @@ def encode_png(image: QImage) -> bytes:
     return bytes(data)
 
 
+def _file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the process's umask."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def write_atomically(files: Mapping[Path, bytes]) -> None:
     """Write every file to a temporary sibling, then rename them all into place.
 
@@ -108,6 +115,8 @@ def write_atomically(files: Mapping[Path, bytes]) -> None:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             written.append((Path(tmp), path))
             with os.fdopen(fd, "wb") as handle:
+                if hasattr(os, "fchmod"):  # mkstemp's 0600 -> a normal file's mode
+                    os.fchmod(handle.fileno(), _file_mode())
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())

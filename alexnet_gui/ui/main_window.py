@@ -7,9 +7,10 @@ It lays out widgets and keeps its own geometry; every feature lives in a control
 
 from __future__ import annotations
 
-from PyQt5.QtCore import QByteArray, Qt, pyqtSignal
-from PyQt5.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PyQt5.QtCore import QByteArray, QRect, Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QShowEvent
 from PyQt5.QtWidgets import (
+    QApplication,
     QDockWidget,
     QMainWindow,
     QMenu,
@@ -31,6 +32,11 @@ from alexnet_gui.ui.widgets.predictions import PredictionsPanel
 from alexnet_gui.ui.widgets.status import StatusFields
 
 DEFAULT_SIZE = (1200, 800)
+SIDE_WIDTH = 260  # the predictions beside the picture
+FRAME_ROOM = 48  # a title bar and borders, until the window manager says how much they take
+MIN_SIDE_DOCK = 200  # a right-hand panel is not squeezed narrower than this
+MIN_PREDICTIONS = 160  # nor the predictions beside the picture
+GAPS = 24  # margins and splitter handles between the picture, the predictions and a panel
 
 
 class MainWindow(QMainWindow):
@@ -51,6 +57,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self._closed = False
+        self._side_docks: list[QDockWidget] = []  # the right-hand panels, tabbed together
         self.view, self.messages, self.predictions = ImageView(), MessageBar(), PredictionsPanel()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("mainSplitter")
@@ -60,6 +67,7 @@ class MainWindow(QMainWindow):
         side.setWidgetResizable(True)
         side.setFrameShape(QScrollArea.NoFrame)
         side.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        side.setMinimumWidth(MIN_PREDICTIONS)  # Top-5 labels stay readable
         self.splitter.addWidget(side)
         self.splitter.setStretchFactor(0, 1)
         central = QWidget()
@@ -85,16 +93,24 @@ class MainWindow(QMainWindow):
                  hidden: bool = False) -> QDockWidget:
         """Add a panel; its toggle goes to the View menu and its place is saved in settings.
 
+        A right-hand panel scrolls inside its dock, so opening it never makes the window taller
+        than the screen, and right-hand panels share one place as tabs instead of stacking up.
         ``hidden``: start hidden unless the saved layout shows it.
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
-        dock.setWidget(widget)
+        side = area == Qt.DockWidgetArea.RightDockWidgetArea
+        dock.setWidget(_scrolling(widget) if side else widget)  # the folder table scrolls itself
         # A dock added after restoreState() gets its saved place; addDockWidget() first would
         # drop that place, so it is only the fallback for a dock the layout does not know.
         if not self.restoreDockWidget(dock):
             self.addDockWidget(area, dock)
+            if side and self._side_docks:
+                self.tabifyDockWidget(self._side_docks[0], dock)
             dock.setHidden(hidden)
+        if side:
+            self._side_docks.append(dock)
+            dock.visibilityChanged.connect(self._on_side_dock_visibility_changed)
         self.actions_.menus["view"].addAction(dock.toggleViewAction())
         return dock
 
@@ -124,12 +140,38 @@ class MainWindow(QMainWindow):
         """Geometry, docks and the splitter as saved; the defaults the first time."""
         s = settings
         if not (s.window_geometry and self.restoreGeometry(QByteArray(s.window_geometry))):
-            self.resize(*DEFAULT_SIZE)
+            # 1200x800, or 80 % of a larger screen; always with room for a title bar
+            area = self.available_area()
+            self.resize(min(max(DEFAULT_SIZE[0], area.width() * 4 // 5), area.width() - FRAME_ROOM),
+                        min(max(DEFAULT_SIZE[1], area.height() * 4 // 5),
+                            area.height() - FRAME_ROOM))
         if not (s.window_state and self.restoreState(QByteArray(s.window_state))):
             # the picture comes first
             self.resizeDocks([self.folder_dock], [190], Qt.Orientation.Vertical)
         if not (s.splitter_state and self.splitter.restoreState(QByteArray(s.splitter_state))):
-            self.splitter.setSizes([880, 300])
+            self.splitter.setSizes([self.width() - SIDE_WIDTH, SIDE_WIDTH])
+        self.fit_to_screen()
+
+    def fit_to_screen(self) -> None:
+        """Shrink (and move) the window into the screen's free area if it is larger."""
+        if self.isFullScreen() or self.isMaximized():
+            return
+        area = self.available_area()
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra_w, extra_h = frame.width() - inner.width(), frame.height() - inner.height()
+        width = min(self.width(), area.width() - extra_w)
+        height = min(self.height(), area.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        if not area.contains(frame):
+            self.move(max(area.left(), min(frame.left(), area.right() - frame.width() + 1)),
+                      max(area.top(), min(frame.top(), area.bottom() - frame.height() + 1)))
+
+    def available_area(self) -> QRect:
+        """The free part of the screen the window is on (no task bar, no panels)."""
+        screen = self.screen() if self.isVisible() else QApplication.primaryScreen()
+        return screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
 
     def layout_state(self) -> dict[str, bytes]:
         """The settings fields :meth:`restore_layout` reads."""
@@ -138,6 +180,34 @@ class MainWindow(QMainWindow):
             "window_state": bytes(self.saveState()),
             "splitter_state": bytes(self.splitter.saveState()),
         }
+
+    @pyqtSlot(bool)
+    def _on_side_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:  # after Qt has laid the panel out: keep the picture wide, the window inside
+            QTimer.singleShot(0, self._keep_picture_wide)
+
+    def _keep_picture_wide(self) -> None:
+        """A right-hand panel takes what the picture can spare beyond half the window; on a
+        small screen the predictions beside the picture give up some width first."""
+        shown = [d for d in self._side_docks if d.isVisible() and not d.isFloating()]
+        if shown and self.view.width() < self.width() // 2:
+            half, side = self.width() // 2, self.splitter.sizes()[1]
+            dock = self.width() - half - side - GAPS
+            if dock < MIN_SIDE_DOCK:
+                side = max(MIN_PREDICTIONS, side - (MIN_SIDE_DOCK - dock))
+                dock = max(MIN_SIDE_DOCK, self.width() - half - side - GAPS)
+            self.resizeDocks(shown[:1], [dock], Qt.Orientation.Horizontal)
+            QTimer.singleShot(0, lambda: self._set_predictions_width(side))
+        self.fit_to_screen()
+
+    def _set_predictions_width(self, side: int) -> None:
+        total = sum(self.splitter.sizes())
+        self.splitter.setSizes([total - side, side])
+
+    def showEvent(self, event: QShowEvent | None) -> None:
+        super().showEvent(event)
+        for ms in (0, 400):  # once the window manager has framed the window, and once more
+            QTimer.singleShot(ms, self.fit_to_screen)
 
     # -- drag and drop, close -----------------------------------------------------------------
 
@@ -158,3 +228,13 @@ class MainWindow(QMainWindow):
             self._closed = True
             self.closing.emit()
         super().closeEvent(event)
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """``widget`` in a frameless scroll area: its minimum size no longer sets the window's."""
+    area = QScrollArea()
+    area.setObjectName(f"{widget.objectName() or 'panel'}Scroll")
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    return area

@@ -7,6 +7,8 @@ never steps back in time.
 
 from __future__ import annotations
 
+import logging
+
 from PyQt5.QtCore import QObject, pyqtSlot
 
 from alexnet_gui.messages import ClassifyResult, FileSource, RequestFailure
@@ -14,6 +16,8 @@ from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.widgets.image_view import ImageView
 from alexnet_gui.ui.widgets.predictions import PredictionsPanel
 from alexnet_gui.ui.widgets.status import StatusFields
+
+log = logging.getLogger(__name__)
 
 
 class ResultsController(QObject):
@@ -30,21 +34,28 @@ class ResultsController(QObject):
     @pyqtSlot(object)
     def _on_inference_prediction_ready(self, result: ClassifyResult) -> None:
         prediction = result.prediction
+        if not self._view.showing_live:
+            log.debug("result for %s: %s", result.name,
+                      prediction.top1.label if prediction else result.message)
         caption = f"AlexNet · {result.model.name}" if result.model is not None else None
         scores = prediction.scores if prediction else ()
         if self._view.showing_live:  # a newer frame is on screen: keep it, change the overlay
             self._view.show_scores(scores, caption=caption)
         else:
             self._view.show_image(result.image, scores, caption=caption)
+            if prediction is not None:
+                self._session.image_loaded_fine()
         self._predictions.set_prediction(prediction, message=result.message)
         self._status.set_prediction(prediction, result.decode_ms)
         self._session.set_title(result.name)
-        done = f"{result.name}: {prediction.top1.label}" if prediction else result.message or ""
-        self._session.post_status(done)
+        if not self._view.showing_live:  # 30 lines a second would hide every other status line
+            done = f"{result.name}: {prediction.top1.label}" if prediction else result.message
+            self._session.post_status(done or "")
         self._session.show_result(result)
 
     @pyqtSlot(object)
     def _on_inference_request_failed(self, failure: RequestFailure) -> None:
+        log.debug("request failed: %s", failure.message)
         self._session.post_message(failure.message)
         if failure.path is None and self._view.showing_live:
             return  # a frame of the stream: keep the stream's picture

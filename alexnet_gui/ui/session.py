@@ -9,6 +9,7 @@ can be unit-tested with a session over a fake client.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:  # handed in by alexnet_gui.app; the UI never imports the work
     from alexnet_gui.workers.jobs import JobRunner
 
 STATUS_MS = 5000  # how long a passing status-bar line stays
+SAVED_MS = 15_000  # "Saved ... in FOLDER" stays long enough to read the folder
+log = logging.getLogger(__name__)
 
 
 class Session(QObject):
@@ -35,9 +38,12 @@ class Session(QObject):
         open_requested(object): a feature asks the browser to open these paths (a list of Path).
         settings_changed(Settings): the settings changed and were saved.
         message_posted(str): something the user should read in the message bar (an error).
+        message_cleared(): the problem on the message bar is over (an image loaded fine since).
         status_posted(str, int): a passing line for the status bar, and for how many ms.
         title_changed(str): the name of what is on screen, for the window title ("" for none).
         model_loading(object): a model load was asked for (the weights Path, or None: ImageNet).
+        stream_moving_changed(bool): a camera or video started or went on (True), or froze,
+            stopped or ended (False): its last frame then stays still like a picture.
         closing(): the app is closing; stop cameras and jobs before the worker stops.
     """
 
@@ -46,9 +52,11 @@ class Session(QObject):
     open_requested = pyqtSignal(object)
     settings_changed = pyqtSignal(object)
     message_posted = pyqtSignal(str)
+    message_cleared = pyqtSignal()
     status_posted = pyqtSignal(str, int)
     title_changed = pyqtSignal(str)
     model_loading = pyqtSignal(object)
+    stream_moving_changed = pyqtSignal(bool)
     closing = pyqtSignal()
 
     def __init__(self, *, settings: Settings, store: QSettings, inference: InferenceClient,
@@ -61,7 +69,9 @@ class Session(QObject):
         self._source: Source | None = None
         self._inspect: InspectOptions | None = None
         self._load_seq = self._source_seq = 0
+        self._messages = self._messages_at_submit = 0
         self._closed = False
+        self._stream_moving = False
         inference.model_loaded.connect(self._on_inference_model_loaded)
         inference.device_changed.connect(self._on_inference_model_changed)
 
@@ -85,7 +95,14 @@ class Session(QObject):
     # -- talking to the user, through whoever shows it ------------------------------------------
 
     def post_message(self, text: str) -> None:
+        self._messages += 1
+        log.debug("message: %s", text)
         self.message_posted.emit(text)
+
+    def image_loaded_fine(self) -> None:
+        """A still image was classified: a problem posted before it was asked for is over."""
+        if self._messages == self._messages_at_submit:
+            self.message_cleared.emit()
 
     def post_status(self, text: str, ms: int = STATUS_MS) -> None:
         self.status_posted.emit(text, ms)
@@ -101,6 +118,7 @@ class Session(QObject):
     def load_model(self, weights: Path | None) -> None:
         """Load ``weights`` (``None``: ImageNet); the current picture is classified again after."""
         self._load_seq += 1
+        log.debug("loading the model %s", weights or "ImageNet")
         self.model_loading.emit(weights)
         s = self._settings
         self.inference.load_model(weights, device=s.device, engine=s.engine)
@@ -116,6 +134,16 @@ class Session(QObject):
     # -- the picture's requests ---------------------------------------------------------------
 
     @property
+    def stream_moving(self) -> bool:
+        """Whether frames are arriving (a stream neither frozen nor stopped)."""
+        return self._stream_moving
+
+    def set_stream_moving(self, moving: bool) -> None:
+        if moving != self._stream_moving:
+            self._stream_moving = moving
+            self.stream_moving_changed.emit(moving)
+
+    @property
     def source(self) -> Source | None:
         """What the picture on screen was made from (the last one submitted)."""
         return self._source
@@ -123,6 +151,9 @@ class Session(QObject):
     def submit(self, source: Source) -> int:
         """Classify ``source`` (a newer request replaces one still waiting); its request id."""
         self._source, self._source_seq = source, self._load_seq
+        self._messages_at_submit = self._messages
+        if not isinstance(source, FrameSource):  # frames come 30 times a second
+            log.debug("classifying %s", getattr(source, "path", None) or type(source).__name__)
         s = self._settings
         return self.inference.submit(source, topk=s.topk, tta=s.tta, inspect=self._inspect)
 
@@ -160,9 +191,11 @@ class Session(QObject):
         if self._closed:
             return
         self._closed = True
+        log.debug("shutting down")
         self.closing.emit()
         self.inference.shutdown()
         self.jobs.shutdown()
+        log.debug("shut down")
 
     @pyqtSlot(object)
     def _on_inference_model_loaded(self, status: ModelStatus) -> None:

@@ -122,14 +122,42 @@ def test_summary_json(arch: str, total: int, capsys: pytest.CaptureFixture[str])
     assert sum(layer["params"] for layer in data["layers"]) == total
     assert set(data["layers"][0]) == {"name", "type", "output_shape", "params"}
     if arch == "paper":
-        assert data["input_size"] == [3, 227, 227]
-        assert data["layers"][0]["output_shape"] == [96, 55, 55]
+        assert data["input_size"] == [227, 227, 3]
+        assert data["layers"][0]["output_shape"] == [55, 55, 96]  # HxWxC, as the README
 
 
 def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["summary"]) == 0
     out = capsys.readouterr().out
     assert "Total params: 61,100,840" in out and "conv1" in out
+    assert "55x55x64" in out and "64x55x55" not in out  # one convention: HxWxC
+
+
+def test_all_unreadable_inputs_load_no_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import alexnet_gui.core.models.weights as weights
+
+    def no_loading(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a model was loaded for inputs that are all unreadable")
+
+    monkeypatch.setattr(weights, "load_weights", no_loading)
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.png").write_text("hello")
+    status = main(["classify", str(tmp_path / "empty.jpg"), str(tmp_path / "notes.png")])
+    err = capsys.readouterr().err.splitlines()
+    assert status == 1
+    assert err == [f"{tmp_path / 'empty.jpg'}: the file is empty (0 bytes).",
+                   f"{tmp_path / 'notes.png'}: not an image file (or a format Pillow cannot read)."]
+
+
+def test_error_lines_name_the_file_once(
+    photo_folder: Path, small_checkpoint_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["classify", str(photo_folder / "broken.jpg"), str(photo_folder / "chelsea.jpg"),
+          "--weights", str(small_checkpoint_file), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert err.count("broken.jpg") == 1, err
 
 
 def test_info_lists_where_weights_are_looked_for(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 
 import pytest
 
@@ -14,7 +13,6 @@ from alexnet_gui.cli import main
 from alexnet_gui.cli.download import ProgressBar
 from alexnet_gui.paths import torch_hub_checkpoints_dir
 
-PROGRESS_LINE = r"Downloading +\d+%  [\d.]+ / [\d.]+ MB  [\d.]+ MB/s"
 REGISTERED_COMMANDS = alexnet_gui.cli.COMMANDS
 
 
@@ -48,9 +46,7 @@ def test_download_prints_path_and_progress(weights_server, capsys):
     path = torch_hub_checkpoints_dir() / name
     assert out == f"{path}\n"
     assert path.read_bytes() == data
-    lines = err.splitlines()
-    assert lines and all(re.fullmatch(PROGRESS_LINE, line) for line in lines)
-    assert lines[-1].startswith("Downloading 100%")
+    assert err == ""  # stderr is not a terminal here: no bar
 
 
 def test_already_present_says_so(weights_server, capsys, tmp_path):
@@ -79,7 +75,7 @@ def test_mismatch_exits_1_with_one_error_line(weights_server, capsys):
     assert errors == [lines[-1]]
     assert "does not match its SHA-256" in errors[0]
     assert "Traceback" not in err
-    assert all(re.fullmatch(PROGRESS_LINE, line) for line in lines[:-1])
+    assert len(lines) == 1
     assert _cache_files() == []
 
 
@@ -102,24 +98,20 @@ def test_help_mentions_mirror(capsys):
 
 def test_progress_bar_redraws_on_a_terminal():
     stream = io.StringIO()
-    bar = ProgressBar(stream, tty=True)
+    bar = ProgressBar(stream, tty=True, mininterval=0)
     for done in range(0, 101, 10):
         bar.update(done * 1024 * 1024, 100 * 1024 * 1024)
     bar.close()
     text = stream.getvalue()
-    assert text.count("\r") == 11
-    assert text.count("\n") == 1 and text.endswith("\n")
-    assert "100%  100.0 / 100.0 MB" in text
+    assert "\r" in text and "Downloading" in text
+    assert "100%" in text and "100M/100M" in text
 
 
-def test_progress_bar_writes_about_ten_lines_to_a_log():
+def test_progress_bar_is_quiet_in_a_log():
     stream = io.StringIO()
     bar = ProgressBar(stream, tty=False)
     total = 50 * 1024 * 1024
     for done in range(0, total + 1, 64 * 1024):
         bar.update(done, total)
     bar.close()
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 10
-    assert lines[-1].startswith("Downloading 100%")
-    assert all(re.fullmatch(PROGRESS_LINE, line) for line in lines)
+    assert stream.getvalue() == ""

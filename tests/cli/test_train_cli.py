@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import alexnet_gui.cli as cli
-from alexnet_gui.cli.train import ProgressReporter, progress_line
+from alexnet_gui.cli.train import ProgressReporter
 from alexnet_gui.core.models.weights import load_weights
 from alexnet_gui.core.training.loop import TrainProgress
 
@@ -41,7 +41,7 @@ def test_train_writes_a_checkpoint_and_reports_each_epoch(
     assert "training from scratch" in stdout
     assert "epoch   1/1" in stdout and "saved (best)" in stdout
     assert f"saved to {out}" in stdout
-    assert "epoch 1/1 train" in stderr and "[####" in stderr  # the bar, once per phase
+    assert "epoch 1/1 train" not in stderr  # stderr is no terminal here: no bar
     assert "1 unreadable image(s) skipped" in stderr
     assert load_weights(out).spec.categories == ("blue", "red")
 
@@ -116,19 +116,21 @@ def test_ctrl_c_saves_state_exits_130_and_resume_finishes(
 
 
 def test_progress_bar_is_redrawn_in_place_on_a_terminal() -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    out, err = io.StringIO(), Terminal()
-    reporter = ProgressReporter(out, err)
+    out, err = io.StringIO(), io.StringIO()
+    reporter = ProgressReporter(out, err, tty=True)
     for batch in (1, 2):
         reporter.update(TrainProgress("train", 1, 3, batch, 4, loss=0.5, train_acc=0.75))
-    assert err.getvalue().count("\r") == 2 and "\n" not in err.getvalue()
+    assert "\r" in err.getvalue() and "epoch 1/3 train" in err.getvalue()
     reporter.update(TrainProgress("epoch", 1, 3, loss=0.5, train_acc=0.75, val_acc=0.5))
-    assert err.getvalue().endswith("\n") and "val acc 0.5000" in out.getvalue()
-    line = progress_line(TrainProgress("train", 2, 3, 2, 4, loss=0.25, train_acc=1.0))
-    assert line == "epoch 2/3 train    [############------------] 2/4  loss 0.2500  acc 1.0000"
+    assert "val acc 0.5000" in out.getvalue() and "\r" not in out.getvalue()
+
+
+def test_progress_bar_is_quiet_off_a_terminal() -> None:
+    out, err = io.StringIO(), io.StringIO()  # StringIO.isatty() is False: a log
+    reporter = ProgressReporter(out, err)
+    reporter.update(TrainProgress("train", 1, 3, 4, 4, loss=0.5, train_acc=0.75))
+    reporter.update(TrainProgress("epoch", 1, 3, loss=0.5, train_acc=0.75, val_acc=0.5))
+    assert err.getvalue() == "" and out.getvalue().startswith("epoch   1/3")
 
 
 def test_evaluate_prints_a_table_and_json(

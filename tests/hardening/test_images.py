@@ -137,4 +137,4 @@ def test_a_decoder_bug_costs_one_row_not_the_folder(hostile_images: Corpus, monk
     errors = {item.path: item.error for item in items if item.error is not None}
     assert batch.summary.total == len(items) == len(hostile_images.all)
     assert set(errors) == {victim, *hostile_images.bad}
-    assert errors[victim].startswith(victim.name) and "KeyError" in errors[victim]
+    assert errors[victim].startswith("could not be read") and "KeyError" in errors[victim]

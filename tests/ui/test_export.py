@@ -87,3 +87,15 @@ def test_failure_halfway_removes_the_temporary_files(qapp, tmp_path, result, mon
 def test_csv(tmp_path):
     path = export_csv([("file", "top1"), ("a.jpg", "tabby, cat")], tmp_path / "t.csv")
     assert path.read_text() == 'file,top1\na.jpg,"tabby, cat"\n'
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="POSIX file modes")
+def test_exported_files_get_the_users_umask(qapp, tmp_path, result):
+    old = os.umask(0o022)
+    try:
+        png, js = export_result(result, tmp_path / "cat.png")
+        table = export_csv([["a", "b"]], tmp_path / "t.csv")
+    finally:
+        os.umask(old)
+    for path in (png, js, table):
+        assert path.stat().st_mode & 0o777 == 0o644, path  # not mkstemp's 0600

@@ -61,13 +61,15 @@ def test_drop_a_folder_broken_file_gives_a_message_others_classify(qtbot, gui,
     table = gui.window.batch.table
     tops = [table.item(row, 1).text() for row in range(table.rowCount())]
     assert sum(bool(t) and not t.startswith("⚠") for t in tops) == 4
-    assert tops[1].startswith("⚠ broken.jpg")
+    assert tops[1].startswith("⚠ the image data is damaged")  # the name is in its own column
     assert gui.window.messages.isVisible() and "broken.jpg" in gui.window.messages.text
     with qtbot.waitSignal(gui.session.inference.request_failed, timeout=TIMEOUT):
         table.setCurrentCell(1, 0)  # click the broken file's row
     assert not gui.window.view.has_image
     assert gui.window.windowTitle() == "broken.jpg - AlexNet GUI"
     wait_result(qtbot, gui, lambda: table.setCurrentCell(2, 0), name="chelsea.jpg")
+    assert not gui.window.messages.isVisible()  # the next image loaded fine: the problem is over
+    assert any("broken.jpg" in line for line in gui.window.messages.history)
 
 
 def test_paste_an_image_and_paste_copied_files(qtbot, gui, chelsea_png):
@@ -116,7 +118,10 @@ def test_export_result_csv_and_an_unwritable_folder(qtbot, gui, monkeypatch, tmp
     monkeypatch.setattr(dialogs, "save_result", lambda parent, suggested: out / "cat.png")
     monkeypatch.setattr(dialogs, "save_csv", lambda parent, suggested: out / "t.csv")
     gui.window.actions_.export_result.trigger()
+    status = gui.window.statusBar()
+    assert status.currentMessage() == f"Saved cat.png and cat.json in {out}"  # where it saved
     gui.window.actions_.export_csv.trigger()
+    assert status.currentMessage() == f"Saved 5 rows to {out / 't.csv'}"
     assert sorted(p.name for p in out.iterdir()) == ["cat.json", "cat.png", "t.csv"]
     assert len((out / "t.csv").read_text().splitlines()) == 6
     locked = tmp_path / "locked"
@@ -177,3 +182,58 @@ def test_dropped_encoded_image_bytes_are_decoded_in_the_worker(qtbot, gui, chels
     ignored = QMimeData()
     ignored.setText("just text")
     assert not drop(gui, ignored)
+
+
+def test_help_has_a_shortcut_sheet_and_a_user_guide(qtbot, make_gui):
+    from alexnet_gui.ui.help import GuideDialog, ShortcutsDialog
+
+    gui = make_gui()
+    actions = gui.window.actions_
+    help_menu = [a.text() for a in actions.menus["help"].actions()]
+    assert "&Keyboard Shortcuts" in help_menu and "&User Guide" in help_menu
+    actions.shortcuts.trigger()
+    sheet = gui.window.findChild(ShortcutsDialog)
+    assert sheet is not None and sheet.isVisible()
+    rows = {sheet.table.item(r, 0).text(): sheet.table.item(r, 1).text()
+            for r in range(sheet.table.rowCount())}
+    assert rows["Next Image"] == "Right" and rows["Quit"] == "Ctrl+Q" and rows["Open"] == "Ctrl+O"
+    sheet.close()
+    actions.user_guide.trigger()
+    guide = gui.window.findChild(GuideDialog)
+    assert guide is not None and "alexnet-gui" in guide.browser.toPlainText()
+    guide.close()
+
+
+def test_a_greyed_out_cuda_says_why(qtbot, gui):
+    cuda = gui.window.actions_.devices["cuda"]
+    if cuda.isEnabled():
+        pytest.skip("this machine has a CUDA GPU")
+    assert cuda.text().startswith("C&UDA (") and "cuda" in cuda.text().lower()[6:]
+
+
+def test_panels_never_make_the_window_taller_than_the_screen(qtbot, make_gui):
+    from PyQt5.QtWidgets import QDockWidget
+
+    gui = make_gui()
+    window = gui.window
+    screen = window.screen().availableGeometry()
+    start = window.size()
+    for name in ("compareDock", "similarDock", "insideDock"):
+        window.findChild(QDockWidget, name).toggleViewAction().trigger()
+        qtbot.wait(50)
+        assert window.frameGeometry().height() <= screen.height(), name
+        assert window.height() <= start.height(), name  # the window did not grow
+    right = [d for d in window.findChildren(QDockWidget) if d.isVisible()
+             and window.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea]
+    assert len(window.tabifiedDockWidgets(right[0])) == len(right) - 1  # tabs, not a stack
+    qtbot.waitUntil(lambda: window.view.width() >= window.width() // 2 - 4)  # picture: half
+
+
+def test_a_saved_size_larger_than_the_screen_is_fitted(qtbot, make_gui):
+    gui = make_gui()
+    window = gui.window
+    window.resize(4000, 3000)
+    window.fit_to_screen()
+    area = window.screen().availableGeometry()
+    assert window.frameGeometry().width() <= area.width()
+    assert window.frameGeometry().height() <= area.height()

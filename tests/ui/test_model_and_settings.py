@@ -99,7 +99,7 @@ def test_settings_survive_a_restart(qtbot, make_gui, settings_store, tmp_path,
     first.window.actions_.tta.trigger()
     with qtbot.waitSignal(first.session.inference.device_changed, timeout=TIMEOUT):
         first.window.actions_.devices["cpu"].trigger()
-    first.window.resize(900, 650)
+    first.window.resize(700, 500)  # the offscreen screen is 800x600: a size that fits
     first.window.batch.parentWidget().hide()  # the folder dock, closed by the user
     first.window.close()
 
@@ -110,7 +110,7 @@ def test_settings_survive_a_restart(qtbot, make_gui, settings_store, tmp_path,
     assert s.last_model == str(state_dict_file)
     assert second.window.actions_.topk[7].isChecked() and second.window.actions_.tta.isChecked()
     assert second.window.actions_.devices["cpu"].isChecked()
-    assert second.window.size() == QSize(900, 650)
+    assert second.window.size() == QSize(700, 500)
     assert second.window.batch.parentWidget().isHidden()
     recent = [a.text() for a in second.window.actions_.menus["recent"].actions()]
     assert recent[0] == str(chelsea_png)

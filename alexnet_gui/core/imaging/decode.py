@@ -7,12 +7,13 @@ limit stays on: a file claiming more pixels than that is refused before it is de
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
 import stat
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -31,9 +32,26 @@ DISPLAY_MAX_SIDE = 2048
 def load_image(path: str | Path) -> Image.Image:
     """Open an image file as an RGB ``PIL.Image`` that is fully decoded in memory."""
     path = Path(path)
+    with _file_errors(path), _open_regular_file(path) as handle:
+        return _decode(handle, path.name)
+
+
+def check_image(path: str | Path) -> None:
+    """Raise :class:`ImageLoadError` unless ``path`` starts like an image Pillow can read.
+
+    Only the header is read (a millisecond), so the CLI can refuse bad inputs before it spends
+    seconds loading a model; data damaged further in is found when the image is decoded.
+    """
+    path = Path(path)
+    with _file_errors(path), _open_regular_file(path) as handle:
+        _decode(handle, path.name, header_only=True)
+
+
+@contextlib.contextmanager
+def _file_errors(path: Path) -> Iterator[None]:
+    """The OS's errors for ``path`` as one readable :class:`ImageLoadError`."""
     try:
-        with _open_regular_file(path) as handle:
-            return _decode(handle, path.name)
+        yield
     except ImageLoadError:
         raise
     except FileNotFoundError as exc:
@@ -85,21 +103,26 @@ def image_from_array(array: np.ndarray, *, bgr: bool = False) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
-def _decode(stream: BinaryIO, name: str) -> Image.Image:
+# The first bytes of formats Pillow reads: a file that starts like one is damaged, not foreign.
+_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"BM",
+               b"II*\x00", b"MM\x00*", b"RIFF")
+
+
+def _decode(stream: BinaryIO, name: str, *, header_only: bool = False) -> Image.Image:
     try:
         with warnings.catch_warnings():
             # Pillow warns between the limit and twice the limit; treat that as an error too.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(stream) as image:
+                if header_only:
+                    return image
                 image.seek(0)  # first frame of an animation
                 image.load()
                 return to_rgb(ImageOps.exif_transpose(image) or image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError(
-            f"{name}: image is too large ({exc}). It may be a decompression bomb."
-        ) from exc
+        raise ImageLoadError(f"{name}: {_too_large(stream)}") from exc
     except UnidentifiedImageError as exc:
-        raise ImageLoadError(f"{name}: not an image file, or a format Pillow cannot read.") from exc
+        raise ImageLoadError(f"{name}: {_unidentified(stream)}") from exc
     except NotImplementedError as exc:
         # Found by scripts/fuzz_imaging.py: a DDS header with an unknown pixel format.
         raise ImageLoadError(
@@ -110,6 +133,44 @@ def _decode(stream: BinaryIO, name: str) -> Image.Image:
         raise ImageLoadError(f"{name}: the image data is damaged or truncated ({exc}).") from exc
     except MemoryError as exc:
         raise ImageLoadError(f"{name}: not enough memory to decode this image.") from exc
+
+
+def _head(stream: BinaryIO, size: int = 16) -> bytes:
+    try:
+        stream.seek(0)
+        return stream.read(size)
+    except (OSError, ValueError):
+        return b""
+
+
+def _unidentified(stream: BinaryIO) -> str:
+    """Why Pillow found no format: an empty file, a damaged image, or not an image at all."""
+    head = _head(stream)
+    if not head:
+        return "the file is empty (0 bytes)."
+    if head.startswith(_SIGNATURES):
+        return "the image data is damaged (its header is broken)."
+    return "not an image file (or a format Pillow cannot read)."
+
+
+def _too_large(stream: BinaryIO) -> str:
+    """``too large: W x H pixels``, read from the header without the size check."""
+    limit = Image.MAX_IMAGE_PIXELS or 0
+    text = "too large"
+    head = _head(stream)
+    for format_id in Image.ID:  # what Image.open does, less its decompression-bomb check
+        factory, accept = Image.OPEN[format_id]
+        try:
+            if accept is not None and not accept(head):
+                continue
+            stream.seek(0)
+            width, height = factory(stream, "").size
+        except Exception:  # any plugin's complaint: try the next one
+            continue
+        text = f"too large: {width} x {height} pixels"
+        break
+    return (f"{text} (the limit is {limit / 1e6:.0f} million pixels; it may be a "
+            "decompression bomb).")
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

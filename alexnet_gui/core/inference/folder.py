@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from alexnet_gui.core.errors import UserFacingError
+from alexnet_gui.core.errors import UserFacingError, without_name
 from alexnet_gui.core.imaging.decode import load_image
 from alexnet_gui.core.imaging.fast import file_tensor
 from alexnet_gui.core.inference.fallback import run_with_oom_fallback
@@ -163,8 +163,9 @@ def _threads() -> int:
 
 
 def _reason(path: Path, exc: Exception, *, reading: bool = True) -> str:
-    """A one-line reason: the user-facing message, or the unexpected error's type."""
+    """A one-line reason without the file's name (the row or the line already shows it)."""
     if isinstance(exc, UserFacingError):
-        return str(exc).replace("\n", " ")
+        return without_name(str(exc), path).replace("\n", " ")
     what = "could not be read" if reading else "could not be classified"
-    return f"{path.name}: {what} ({type(exc).__name__}: {exc})".replace("\n", " ")
+    return f"{what} ({type(exc).__name__}: {exc})".replace("\n", " ")
+

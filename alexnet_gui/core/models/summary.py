@@ -1,4 +1,8 @@
-"""A layer table like Keras' ``model.summary()``: name, type, output shape, parameters."""
+"""A layer table like Keras' ``model.summary()``: name, type, output shape, parameters.
+
+Shapes are height x width x channels everywhere (table, JSON, README): conv1 of the paper's
+AlexNet is 55x55x96, the input 227x227x3. A flat layer's shape is its one length.
+"""
 
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ def summarize(arch: str, num_classes: int = 1000) -> ModelSummary:
     shapes: dict[str, tuple[int, ...]] = {}
     handles = [
         layer.module.register_forward_hook(
-            lambda _m, _i, out, name=layer.name: shapes.__setitem__(name, tuple(out.shape[1:]))
+            lambda _m, _i, out, name=layer.name: shapes.__setitem__(name, _hwc(out.shape[1:]))
         )
         for layer in layers
     ]
@@ -69,13 +73,20 @@ def summarize(arch: str, num_classes: int = 1000) -> ModelSummary:
         for layer in layers
     )
     total = sum(p.numel() for p in model.parameters())
-    return ModelSummary(arch, (3, size, size), rows, total)
+    return ModelSummary(arch, (size, size, 3), rows, total)
+
+
+def _hwc(shape: torch.Size) -> tuple[int, ...]:
+    """PyTorch's CxHxW as HxWxC; a flat (C,) stays as it is."""
+    dims = tuple(int(d) for d in shape)
+    return (*dims[1:], dims[0]) if len(dims) == 3 else dims
 
 
 def format_summary(summary: ModelSummary) -> str:
     """The table as text, with thousands separators like Keras."""
-    header = f'Model: "alexnet ({summary.arch})"  input {tuple(summary.input_size)}'
-    lines = [header, "-" * 68, f"{'Layer':<10}{'Type':<20}{'Output shape':<22}{'Param #':>16}"]
+    size = "x".join(str(d) for d in summary.input_size)
+    header = f'Model: "alexnet ({summary.arch})"  input {size} (height x width x channels)'
+    lines = [header, "-" * 68, f"{'Layer':<10}{'Type':<20}{'Output (HxWxC)':<22}{'Param #':>16}"]
     lines.append("=" * 68)
     for row in summary.layers:
         shape = "x".join(str(d) for d in row.output_shape)

@@ -7,6 +7,18 @@ from pathlib import Path
 PAGE = 10
 
 
+def folder_images(folder: Path) -> list[Path]:
+    """The image files directly in ``folder`` (not below it), sorted, hidden ones skipped."""
+    from alexnet_gui.core.imaging.decode import IMAGE_EXTENSIONS  # Pillow only; no torch
+
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [p for p in entries if p.suffix.lower() in IMAGE_EXTENSIONS
+            and not p.name.startswith(".") and p.is_file()]
+
+
 class Collection:
     """An ordered list of image paths with a current position that never leaves the list."""
 

@@ -24,11 +24,11 @@ from alexnet_gui.settings import Settings
 from alexnet_gui.ui import dialogs
 from alexnet_gui.ui.actions import Actions
 from alexnet_gui.ui.browse.batch_panel import BatchPanel
-from alexnet_gui.ui.browse.collection import PAGE, Collection
+from alexnet_gui.ui.browse.collection import PAGE, Collection, folder_images
 from alexnet_gui.ui.browse.sources import clipboard_content
 from alexnet_gui.ui.export import ExportError, export_csv, export_result
 from alexnet_gui.ui.qt_types import present
-from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.session import SAVED_MS, Session
 
 
 class BrowseController(QObject):
@@ -48,7 +48,7 @@ class BrowseController(QObject):
         self._parent = dialog_parent
         self.collection = Collection()
         self._batch_seq = 0
-        self._show_when_listed = False
+        self._show_when_listed = self._single_file = False
         self._connect()
         self.rebuild_recent_menu(session.settings)
 
@@ -65,7 +65,8 @@ class BrowseController(QObject):
         folder = paths[0] if paths[0].is_dir() else paths[0].parent
         self._session.update_settings(recent_files=settings.recent_files, last_folder=str(folder))
         self._show_when_listed = True
-        if len(paths) == 1 and not paths[0].is_dir():
+        self._single_file = len(paths) == 1 and not paths[0].is_dir()
+        if self._single_file:
             self.collection.set(paths)
             self.show_current()
             self._show_when_listed = False
@@ -103,8 +104,21 @@ class BrowseController(QObject):
             self._session.submit(FileSource(path))
 
     def navigate(self, step: int) -> None:
+        """Left/Right and friends; with one file open, they browse that file's folder."""
+        if self._single_file:
+            self._single_file = False
+            self._browse_folder_of(self.collection.current)
         if self.collection.move(step) is not None:
             self.show_current()
+
+    def _browse_folder_of(self, path: Path | None) -> None:
+        """Make the images beside ``path`` the collection (and the table), as image viewers do."""
+        if path is None:
+            return
+        siblings = folder_images(path.parent)
+        if path in siblings and len(siblings) > 1:
+            self.collection.set(siblings, siblings.index(path))
+            self.start_batch(siblings)
 
     def open_files_dialog(self) -> None:
         paths = dialogs.open_images(self._parent, self._session.start_dir())
@@ -133,7 +147,8 @@ class BrowseController(QObject):
         except ExportError as exc:
             self._session.post_message(str(exc))
             return
-        self._session.post_status(f"Exported {png.name} and {json_file.name}")
+        self._session.post_status(f"Saved {png.name} and {json_file.name} in {png.parent}",
+                                  SAVED_MS)
 
     def export_csv(self) -> None:
         rows = self._batch.csv_rows()
@@ -149,7 +164,7 @@ class BrowseController(QObject):
         except ExportError as exc:
             self._session.post_message(str(exc))
             return
-        self._session.post_status(f"Exported {len(rows) - 1} rows to {target.name}")
+        self._session.post_status(f"Saved {len(rows) - 1} rows to {target}", SAVED_MS)
 
     def rebuild_recent_menu(self, settings: Settings) -> None:
         menu = self._actions.menus["recent"]
@@ -225,7 +240,7 @@ class BrowseController(QObject):
     def _on_inference_batch_item_ready(self, item: BatchItem) -> None:
         self._batch.add_item(item)
         if item.error is not None and item.path != self.collection.current:
-            self._session.post_message(item.error)
+            self._session.post_message(f"{item.path.name}: {item.error}")
 
     @pyqtSlot(object)
     def _on_inference_batch_finished(self, finished: BatchFinished) -> None:

@@ -3,7 +3,12 @@
 The search runs as a background job (``workers/similarity_job.py``): it loads its own copy of the
 main model, indexes the folder by fc7 features (refreshing the cached index: only new or changed
 files cost a forward pass) and returns the nearest images with thumbnails it decoded itself. This
-dock lists them, best first, with their cosine similarity; clicking one opens it in the window.
+dock lists them, best first, with their cosine distance; clicking one opens it in the window.
+
+Distance (1 - cosine similarity), not similarity: relu7 vectors are never negative, so every
+pair's cosine is positive and crowds towards 1 (a barely trained model gives 0.999 for anything),
+where three decimals show 1.000 for near and far alike. The distance, shown to two significant
+digits, keeps the difference: 0.00021 is ten times nearer than 0.0021, whatever the model.
 """
 
 from __future__ import annotations
@@ -118,18 +123,19 @@ class SimilarPanel(QWidget):
     def show_results(self, results: SimilarResults) -> None:
         self.grid.clear()
         for hit in results.hits:
-            item = QListWidgetItem(f"{hit.score:.3f}\n{hit.path.name}")
+            item = QListWidgetItem(f"{distance_text(hit.score)}\n{hit.path.name}")
             if hit.thumbnail is not None:
                 item.setIcon(QIcon(array_to_pixmap(np.ascontiguousarray(hit.thumbnail))))
             item.setData(Qt.ItemDataRole.UserRole, str(hit.path))
-            item.setToolTip(f"{hit.path}\ncosine similarity {hit.score:.4f}")
+            item.setToolTip(f"{hit.path}\ndistance {1.0 - hit.score:.3g} (0: the same "
+                            f"picture; smaller is nearer)\ncosine similarity {hit.score:.6f}")
             self.grid.addItem(item)
         fresh = f", {results.computed} indexed now" if results.computed else ""
         gone = f", {results.removed} removed" if results.removed else ""
         bad = f", {results.failed} unreadable" if results.failed else ""
         self.say(f"The {len(results.hits)} images most like {results.query_name} among "
-                 f"{results.indexed} ({results.model_name}, fc7{fresh}{gone}{bad}). "
-                 "Click one to open it.")
+                 f"{results.indexed} ({results.model_name}, fc7{fresh}{gone}{bad}), nearest "
+                 "first; the number is their distance (0: the same picture). Click one to open it.")
 
     @pyqtSlot(QListWidgetItem)
     def _on_grid_item_clicked(self, item: QListWidgetItem) -> None:
@@ -248,3 +254,9 @@ class SimilarController(QObject):
     def _on_job_ended(self) -> None:
         self.job = None
         self.panel.set_running(False)
+
+
+def distance_text(similarity: float) -> str:
+    """``1 - similarity`` to two significant digits: ``0.00021``, ``0.25``; ``0`` for the same."""
+    distance = max(0.0, 1.0 - similarity)
+    return "0" if distance < 5e-7 else f"{distance:.2g}" if distance >= 1e-4 else f"{distance:.1e}"

@@ -15,7 +15,7 @@ from PyQt5.QtWidgets import QDockWidget
 
 from alexnet_gui.messages import ClassifyResult, InsideViews, InspectOptions, ModelStatus
 from alexnet_gui.ui.inside.panel import InsidePanel
-from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.session import SAVED_MS, Session
 from alexnet_gui.ui.widgets.image_view import ImageView
 
 
@@ -39,6 +39,7 @@ class InsideController(QObject):
         dock.visibilityChanged.connect(self._on_dock_visibility_changed)
         session.result_shown.connect(self._on_session_result_shown)
         session.inference.model_loaded.connect(self._on_inference_model_loaded)
+        session.stream_moving_changed.connect(self._on_session_stream_moving_changed)
 
     @property
     def main_picture(self) -> np.ndarray | None:
@@ -52,8 +53,8 @@ class InsideController(QObject):
     def _update_main_picture(self) -> None:
         """Put the current tab's overlay on a still picture, or take ours off again."""
         result = self._session.result
-        if result is None or self._view.showing_live:
-            return  # live frames are painted as they come; an overlay would flicker
+        if result is None or (self._view.showing_live and self._session.stream_moving):
+            return  # moving frames are painted as they come; an overlay would flicker
         wanted = self._panel.main_overlay() if self._inspecting else None
         if wanted is self._on_main:
             return
@@ -86,6 +87,12 @@ class InsideController(QObject):
     def _on_panel_main_overlay_changed(self) -> None:
         self._update_main_picture()
 
+    @pyqtSlot(bool)
+    def _on_session_stream_moving_changed(self, moving: bool) -> None:
+        if not moving:  # frozen or stopped: the last frame is a still picture now
+            self._on_main = None
+            self._update_main_picture()
+
     @pyqtSlot(int)
     def _on_tabs_current_changed(self, index: int) -> None:
         self._session.update_settings(inside_tab=index)
@@ -96,4 +103,4 @@ class InsideController(QObject):
 
     @pyqtSlot(str)
     def _on_view_saved(self, path: str) -> None:
-        self._session.post_status(f"Saved {Path(path).name}")
+        self._session.post_status(f"Saved {Path(path).name} in {Path(path).parent}", SAVED_MS)

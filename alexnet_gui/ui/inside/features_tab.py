@@ -21,7 +21,7 @@ from PyQt5.QtWidgets import (
 )
 
 from alexnet_gui.ui.inside.tabs import caption_label, choice_box
-from alexnet_gui.ui.widgets.grid_view import PixelView
+from alexnet_gui.ui.widgets.grid_view import PixelView, scrolling
 
 if TYPE_CHECKING:
     from alexnet_gui.core.visualize.drawing import FeatureGrid
@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 #: core.visualize.NORMALISATIONS and COLORMAPS, as the lists name them.
 NORMALISATION_LABELS = {"map": "Each map", "layer": "Whole layer"}
 COLORMAP_LABELS = {"viridis": "Viridis", "inferno": "Inferno", "gray": "Grey"}
-HINT = "Hover over a map for its statistics; click it to enlarge it and overlay it on the image."
+HINT = ("Hover over a map for its statistics; click it to enlarge it and overlay it on the "
+        "image. Ctrl+wheel zooms the grid.")
 
 
 class FeaturesTab(QWidget):
@@ -78,7 +79,7 @@ class FeaturesTab(QWidget):
         below.addWidget(self.overlay)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
-        layout.addWidget(self.grid, 1)
+        layout.addWidget(scrolling(self.grid), 1)
         layout.addWidget(self.info)
         layout.addLayout(below)
         self.layer.currentIndexChanged.connect(self._on_layer_changed)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PyQt5.QtCore import pyqtSignal, pyqtSlot
 from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from alexnet_gui.ui.widgets.grid_view import PixelView
+from alexnet_gui.ui.widgets.grid_view import PixelView, scrolling
 
 if TYPE_CHECKING:
     from alexnet_gui.core.visualize.inside import KernelGrid
@@ -76,7 +76,7 @@ class KernelsTab(QWidget):
         below.addWidget(self.enlarged_caption, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
-        layout.addWidget(self.grid, 1)
+        layout.addWidget(scrolling(self.grid), 1)
         layout.addWidget(self.info)
         layout.addLayout(below)
         self.normalisation.currentIndexChanged.connect(self._on_normalisation_changed)

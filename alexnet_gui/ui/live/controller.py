@@ -24,7 +24,7 @@ from alexnet_gui.ui.export import ExportError
 from alexnet_gui.ui.live.actions import LiveActions
 from alexnet_gui.ui.live.meter import LiveMeter
 from alexnet_gui.ui.live.snapshot import SnapshotFrame, save_snapshot
-from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.session import SAVED_MS, Session
 from alexnet_gui.ui.widgets.image_view import ImageView
 from alexnet_gui.ui.widgets.predictions import PredictionsPanel
 from alexnet_gui.ui.widgets.status import StatusFields
@@ -122,7 +122,7 @@ class LiveController(QObject):
         except ExportError as exc:
             self._session.post_message(str(exc))
             return
-        self._session.post_status(f"Saved {png.name} and {record.name} in {folder}")
+        self._session.post_status(f"Saved {png.name} and {record.name} in {folder}", SAVED_MS)
 
     def choose_snapshot_folder(self) -> Path | None:
         folder = dialogs.choose_snapshot_folder(self._parent, self._session.start_dir())
@@ -171,22 +171,29 @@ class LiveController(QObject):
         return self.choose_snapshot_folder()
 
     def _end_stream(self, note: str) -> None:
+        self._session.set_stream_moving(False)
         self.actions.set_streaming(running=False)
         self._status.clear_live()
         self._session.post_status(note)
         self.meter.forget_pending()
 
     def _show_live_status(self) -> None:
+        if self._capture.is_frozen():
+            self._status.set_frozen()
+            return
         meter = self.meter
         self._status.set_live(capture_fps=meter.capture_fps,
-                                     classified_fps=meter.classified_fps,
-                                     latency_ms=meter.median_latency())
+                              classified_fps=meter.classified_fps,
+                              latency_ms=meter.median_latency())
 
     # -- slots --------------------------------------------------------------------------------
 
     @pyqtSlot(bool)
     def _on_freeze_toggled(self, checked: bool) -> None:
         self._capture.set_frozen(checked)
+        if self._capture.is_running():
+            self._session.set_stream_moving(not checked)
+            self._show_live_status()
         if checked:
             self._session.post_status("Frozen: press Space to go on.")
 
@@ -225,6 +232,7 @@ class LiveController(QObject):
     @pyqtSlot(object)
     def _on_capture_stream_started(self, info: SourceInfo) -> None:
         self._info, self._result, self.meter = info, None, LiveMeter()
+        self._session.set_stream_moving(not self._capture.is_frozen())
         self._view.show_scores(())  # a still's scores do not belong on the camera's picture
         self._predictions.set_prediction(None, message="Waiting for the first result…")
         self._session.set_title(info.name)

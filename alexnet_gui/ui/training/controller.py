@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from PyQt5.QtCore import QObject, pyqtSlot
 from PyQt5.QtWidgets import QMenu, QWidget
 
+from alexnet_gui.messages import ModelFailure, ModelStatus
 from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.session import Session
 from alexnet_gui.ui.training.dialog import TrainDialog, TrainJobFactory
@@ -28,6 +29,8 @@ class TrainingController(QObject):
         self.dialog = TrainDialog(dialog_parent, jobs=session.jobs, make_job=self._job_on_device,
                                   directory=session.start_dir())
         self.dialog.model_chosen.connect(session.load_model)
+        session.inference.model_loaded.connect(self._on_inference_model_loaded)
+        session.inference.model_failed.connect(self._on_inference_model_failed)
         self.dialog.run_finished.connect(self._on_dialog_run_finished)
         menu.addSeparator()
         self.action = present(menu.addAction("&Train on Folder…"))
@@ -37,6 +40,14 @@ class TrainingController(QObject):
 
     def _job_on_device(self, options: Mapping[str, Any]) -> TrainingJob:
         return self._make_job({**options, "device": self._session.settings.device})
+
+    @pyqtSlot(object)
+    def _on_inference_model_loaded(self, status: ModelStatus) -> None:
+        self.dialog.model_loaded(status.weights)
+
+    @pyqtSlot(object)
+    def _on_inference_model_failed(self, failure: ModelFailure) -> None:
+        self.dialog.model_failed(failure.weights, failure.message)
 
     @pyqtSlot(object)
     def _on_dialog_run_finished(self, result: TrainResult) -> None:

@@ -10,6 +10,7 @@ checkpoint into the main window at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PyQt5.QtCore import Qt, pyqtSignal, pyqtSlot
@@ -22,6 +23,7 @@ from PyQt5.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -39,7 +41,9 @@ if TYPE_CHECKING:  # annotations only; jobs are made by the factory the app hand
 
 #: ``options -> job``: :class:`~alexnet_gui.workers.training_job.TrainingJob` in the app.
 TrainJobFactory = Callable[[Mapping[str, Any]], "TrainingJob"]
-COLUMNS = ("Epoch", "Loss", "Train acc", "Val acc", "Time", "Saved")
+COLUMNS = ("Epoch", "Loss", "Train acc", "Val acc", "Time (total)", "Saved")
+#: The widest text each column shows: the table is never narrower than these.
+WIDEST = ("100/100", "10.0000", "100.0%", "100.0%", "99999.9 s", "best")
 ERROR_STYLE = "color: #c0392b;"
 
 
@@ -63,6 +67,7 @@ class TrainDialog(QDialog):
         self._jobs, self._make_job = jobs, make_job
         self._job: Job | None = None
         self.train_result: TrainResult | None = None  # not `result`: QDialog.result()
+        self._loading: Path | None = None  # the checkpoint "Use this model" is loading
         self.form = TrainForm(directory=directory)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -79,6 +84,9 @@ class TrainDialog(QDialog):
         header = present(self.table.horizontalHeader())
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setStretchLastSection(True)
+        time_item = present(self.table.horizontalHeaderItem(COLUMNS.index("Time (total)")))
+        time_item.setToolTip("Time since the run started, at the end of each epoch")
+        self._fit_columns()
         self.train_button = QPushButton("Train")
         self.cancel_button = QPushButton("Cancel training")
         self.use_button = QPushButton("Use this model")
@@ -150,6 +158,26 @@ class TrainDialog(QDialog):
     def reject(self) -> None:  # Escape hides the dialog like Close; the run goes on
         self.hide()
 
+    def _fit_columns(self) -> None:
+        """A table wide enough for every column, "Saved" included, at the widest it gets."""
+        metrics = self.table.fontMetrics()
+        widths = [max(metrics.horizontalAdvance(a), metrics.horizontalAdvance(b)) + 24
+                  for a, b in zip(COLUMNS, WIDEST, strict=True)]
+        frame = 2 * self.table.frameWidth()
+        scroll = present(self.table.style()).pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        self.table.setMinimumWidth(sum(widths) + frame + scroll + 2)
+
+    def model_loaded(self, weights: Path | None) -> None:
+        """The main window finished loading ``weights``: end "Loading … in the main window"."""
+        if self._loading is not None and weights == self._loading:
+            self._say(f"{self._loading.name} is now the main window's model.")
+            self._loading = None
+
+    def model_failed(self, weights: Path | None, message: str) -> None:
+        if self._loading is not None and weights == self._loading:
+            self._say(message, error=True)
+            self._loading = None
+
     def _say(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(ERROR_STYLE if error else "")
@@ -183,8 +211,9 @@ class TrainDialog(QDialog):
     @pyqtSlot()
     def _on_use_clicked(self) -> None:
         if self.train_result is not None and self.train_result.checkpoint is not None:
-            self.model_chosen.emit(self.train_result.checkpoint)
+            self._loading = self.train_result.checkpoint
             self._say(f"Loading {self.train_result.checkpoint.name} in the main window…")
+            self.model_chosen.emit(self.train_result.checkpoint)
 
     @pyqtSlot(object)
     def _on_job_reported(self, progress: TrainProgress) -> None:

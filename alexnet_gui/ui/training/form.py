@@ -102,6 +102,9 @@ class TrainForm(QWidget):
             raise ValueError("Choose the folder of training images first.")
         if not out:
             raise ValueError("Choose where to save the trained model.")
+        problem = out_problem(out)
+        if problem:
+            raise ValueError(problem)
         init = self.start.currentData()
         if init == "file":
             init = self.start_file.text().strip()
@@ -160,9 +163,25 @@ class TrainForm(QWidget):
     @pyqtSlot(str)
     def _on_out_text_changed(self, text: str) -> None:
         text = text.strip()
-        saved = bool(text) and Path(text).with_name(Path(text).name + ".last").is_file()
+        saved = bool(text) and not out_problem(text) and _last_file(Path(text)).is_file()
         self.resume.setEnabled(saved)
         self.resume.setToolTip("" if saved else "No interrupted run is saved beside this file.")
+
+
+def out_problem(text: str) -> str | None:
+    """Why ``text`` cannot be where the trained model is saved, in plain words; None if it can."""
+    path = Path(text).expanduser()
+    if not path.name or text.endswith(("/", "\\")) or path.is_dir():
+        return (f"Save as: {text} is a folder; add a file name, such as "
+                f"{path / 'alexnet-trained.pt'}.")
+    if not path.parent.is_dir():
+        return f"Save as: the folder {path.parent} does not exist."
+    return None
+
+
+def _last_file(out: Path) -> Path:
+    """Where an interrupted run is kept: ``OUT.last``."""
+    return out.with_name(out.name + ".last")
 
 
 def _row(edit: QLineEdit, button: QPushButton) -> QWidget:

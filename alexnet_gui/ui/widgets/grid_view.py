@@ -2,7 +2,8 @@
 
 Kernels are 11x11 and feature maps as small as 6x6, so the view enlarges by whole factors with
 nearest-neighbour sampling: every weight or activation stays a sharp square. A picture larger
-than the view is reduced smoothly instead (the panel can be widened to see it 1:1). Mouse
+than the view is reduced smoothly instead; Ctrl+wheel zooms it (in a scroll area it then scrolls,
+and zooming back out to the fit returns to fitting). Mouse
 positions are reported in the picture's own pixels, which is what the grids' geometries map to
 tiles.
 """
@@ -15,8 +16,17 @@ from pathlib import Path
 
 import numpy as np
 from PyQt5.QtCore import QEvent, QPointF, QRectF, QSize, Qt, pyqtSignal, pyqtSlot
-from PyQt5.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap
-from PyQt5.QtWidgets import QAction, QFileDialog, QSizePolicy, QWidget
+from PyQt5.QtGui import (
+    QColor,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PyQt5.QtWidgets import QAction, QFileDialog, QScrollArea, QSizePolicy, QWidget
 
 from alexnet_gui.ui.export import ExportError, encode_png, write_atomically
 from alexnet_gui.ui.widgets.qimage import array_to_qimage
@@ -61,6 +71,8 @@ class PixelView(QWidget):
         self._pixmap: QPixmap | None = None
         self._highlight: QRectF | None = None
         self._placeholder = placeholder
+        self._min_side = min_side
+        self.zoom: float | None = None  # None: fit the widget; else screen pixels per pixel
         self.setMinimumSize(min_side, min_side)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setMouseTracking(True)
@@ -77,8 +89,42 @@ class PixelView(QWidget):
         self.qimage = None if array is None else array_to_qimage(array)
         self._pixmap = None if self.qimage is None else QPixmap.fromImage(self.qimage)
         self.save_action.setEnabled(array is not None)
+        self.set_zoom(self.zoom if self._pixmap is not None else None)
         self.updateGeometry()
         self.update()
+
+    def set_zoom(self, zoom: float | None) -> None:
+        """Show the picture at ``zoom`` screen pixels per pixel (the widget grows, so a scroll
+        area around it scrolls), or fitted to the widget for ``None``."""
+        self.zoom = zoom if self._pixmap is not None else None
+        if self.zoom is None or self._pixmap is None:
+            self.setMinimumSize(self._min_side, self._min_side)
+        else:
+            self.setMinimumSize(max(self._min_side, round(self._pixmap.width() * self.zoom)),
+                                max(self._min_side, round(self._pixmap.height() * self.zoom)))
+        self.updateGeometry()
+        self.update()
+
+    def wheelEvent(self, event: QWheelEvent | None) -> None:
+        assert event is not None
+        ctrl = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if not ctrl or self._pixmap is None or not event.angleDelta().y():
+            super().wheelEvent(event)  # a plain wheel scrolls the panel
+            return
+        shown = self.target_rect().width() / self._pixmap.width()
+        if event.angleDelta().y() > 0:  # whole factors from 1 up: pixels stay square
+            zoom = shown * 1.25 if shown * 1.25 < 1.0 else math.floor(shown + 1e-6) + 1.0
+        else:
+            zoom = shown * 0.8 if shown <= 1.0 + 1e-6 else math.ceil(shown - 1e-6) - 1.0
+        fit = self._fit_factor()
+        self.set_zoom(None if zoom <= fit * 1.01 else min(zoom, 32.0))
+        event.accept()
+
+    def _fit_factor(self) -> float:
+        assert self._pixmap is not None
+        parent = self.parentWidget()  # zoomed in a scroll area: fit its viewport, not us
+        area = parent.contentsRect() if self.zoom and parent is not None else self.contentsRect()
+        return min(area.width() / self._pixmap.width(), area.height() / self._pixmap.height())
 
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
@@ -183,3 +229,13 @@ class PixelView(QWidget):
     @pyqtSlot()
     def _on_save_action_triggered(self) -> None:
         self.save_png()
+
+
+def scrolling(view: QWidget) -> QScrollArea:
+    """``view`` in a frameless scroll area: fitted until zoomed, then scrolled."""
+    area = QScrollArea()
+    area.setWidget(view)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    return area

@@ -123,7 +123,23 @@ class PredictionsPanel(QWidget):
             self._model_fields[key] = value
         self.source = ElidedLabel()
         form.addRow("Source:", self.source)
+        # Which engine runs and why: the app's own decision, shown here and never as an error.
+        self._engine_title = QLabel("Engine:")
+        self.engine = QLabel()
+        self.engine.setObjectName("modelEngine")
+        self.engine.setWordWrap(True)
+        self.engine.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        device_row = form.getWidgetPosition(self._model_fields["Device"])[0] or 0
+        form.insertRow(device_row + 1, self._engine_title, self.engine)
+        self.set_engine(None)
         return box
+
+    def set_engine(self, decision: str | None) -> None:
+        """Show which engine runs and why (``None``: hide the row, as for a compared model)."""
+        self.engine.setText(f"<small>{html.escape(decision)}</small>" if decision else "")
+        self.engine.setToolTip(decision or "")
+        self.engine.setVisible(bool(decision))
+        self._engine_title.setVisible(bool(decision))
 
     def bar_texts(self) -> list[str]:
         """``"1. label: 12.3 %"`` for each visible bar (tests and accessibility)."""
@@ -152,6 +168,7 @@ class PredictionsPanel(QWidget):
                 value.setText("—")
             fields["Weights"].setText(note or "No model loaded")
             self.source.set_full_text("—")
+            self.set_engine(None)
             return
         kind = "the official ImageNet weights" if official else "a weights file you chose"
         fields["Weights"].setText(f"<b>{html.escape(info.name)}</b><br><small>{kind}</small>")

@@ -26,6 +26,7 @@ class StatusFields:
         for label in (self.live, self.model, self.device, self.latency):
             label.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(label)
+        self._model_device = ""  # the model box's text, e.g. "cpu (openvino-bf16)"
         self.set_model(None, text="No model")
 
     def set_model(self, info: ModelInfo | None, *, text: str | None = None) -> None:
@@ -33,7 +34,9 @@ class StatusFields:
             self.model.setText(text or "No model")
             self.model.setToolTip("")
             self.device.setText("")
+            self._model_device = ""
             return
+        self._model_device = info.device
         self.model.setText(f"Model: {info.name} · {info.num_classes} classes")
         self.model.setToolTip(f"{info.arch} AlexNet, {info.input_size} px input\n{info.source}")
         self.device.setText(f"Device: {info.device}")
@@ -44,7 +47,10 @@ class StatusFields:
             return
         tta = " (TenCrop)" if prediction.tta else ""
         self.latency.setText(f"{prediction.elapsed_ms:.0f} ms{tta} · decode {decode_ms:.0f} ms")
-        self.device.setText(f"Device: {prediction.device}")
+        # The model box's words ("cpu (openvino-bf16)"), unless this result ran elsewhere
+        # (a GPU that ran out of memory hands the work to the CPU).
+        same = self._model_device.split(" ", 1)[0] == prediction.device
+        self.device.setText(f"Device: {self._model_device if same else prediction.device}")
 
     def set_live(self, *, capture_fps: float | None, classified_fps: float | None,
                  latency_ms: float | None) -> None:
@@ -57,6 +63,11 @@ class StatusFields:
                           f"{show(classified_fps, 'fps')} · latency {show(latency_ms, 'ms')}")
         self.live.setToolTip("Frames read per second · results per second · time from a frame's "
                              "capture to its result on screen")
+
+    def set_frozen(self) -> None:
+        """A frozen stream: no rates (nothing is read or classified), only that it is frozen."""
+        self.live.setText("Frozen")
+        self.live.setToolTip("The stream is frozen on this frame: Camera > Freeze to go on")
 
     def clear_live(self) -> None:
         self.live.setText("")

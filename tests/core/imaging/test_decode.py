@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +88,24 @@ def test_find_images_walks_folders(photo_folder: Path, tmp_path: Path) -> None:
     hidden.mkdir()
     Image.new("RGB", (4, 4)).save(hidden / "x.png")
     assert find_images([tmp_path]) == []
+
+
+def test_errors_say_what_is_wrong_in_plain_words() -> None:
+    from PIL import Image
+
+    from alexnet_gui.core.imaging.decode import image_from_bytes
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, "PNG")
+    damaged = bytearray(buffer.getvalue())
+    damaged[29] ^= 0xFF  # the IHDR checksum
+    huge = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(huge, "PNG")
+    cases = {b"": "x.png: the file is empty (0 bytes).",
+             bytes(damaged): "x.png: the image data is damaged",
+             b"hello": "x.png: not an image file",
+             huge.getvalue(): "x.png: too large: 20000 x 20000 pixels"}
+    for data, start in cases.items():
+        with pytest.raises(ImageLoadError) as info:
+            image_from_bytes(data, "x.png")
+        assert str(info.value).startswith(start)

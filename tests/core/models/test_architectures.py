@@ -18,14 +18,14 @@ def test_parameter_counts(arch: str, params: int) -> None:
 
 def test_paper_output_shapes_match_the_paper() -> None:
     shapes = {row.name: row.output_shape for row in summarize("paper").layers}
-    assert shapes["conv1"] == (96, 55, 55)
-    assert shapes["pool1"] == (96, 27, 27)
-    assert shapes["conv2"] == (256, 27, 27)
-    assert shapes["pool2"] == (256, 13, 13)
-    assert shapes["conv3"] == (384, 13, 13)
-    assert shapes["conv4"] == (384, 13, 13)
-    assert shapes["conv5"] == (256, 13, 13)
-    assert shapes["pool5"] == (256, 6, 6)
+    assert shapes["conv1"] == (55, 55, 96)  # height x width x channels
+    assert shapes["pool1"] == (27, 27, 96)
+    assert shapes["conv2"] == (27, 27, 256)
+    assert shapes["pool2"] == (13, 13, 256)
+    assert shapes["conv3"] == (13, 13, 384)
+    assert shapes["conv4"] == (13, 13, 384)
+    assert shapes["conv5"] == (13, 13, 256)
+    assert shapes["pool5"] == (6, 6, 256)
     assert (shapes["fc6"], shapes["fc7"], shapes["fc8"]) == ((4096,), (4096,), (1000,))
 
 

@@ -60,3 +60,19 @@ def test_an_empty_folder_says_so(qapp, qtbot, tmp_path: Path) -> None:
         client.batch_started.emit(BatchStarted(1, ()))
         client.batch_finished.emit(BatchFinished(1, 0, 0))
     assert posted.args == ["No images found in what was opened."]
+
+
+def test_left_right_browse_the_folder_of_a_single_file(qapp, qtbot, tmp_path: Path) -> None:
+    browse, _session, client, actions, _batch = make_browser(qtbot, tmp_path)
+    for name in ("a.png", "b.jpg", "c.png", "notes.txt", ".hidden.png"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "d.png").write_bytes(b"x")
+    browse.open_paths([tmp_path / "b.jpg"])
+    actions.next.trigger()
+    actions.previous.trigger()
+    actions.previous.trigger()
+    shown = [args[0].path.name for args in client.of("submit")]
+    assert shown == ["b.jpg", "c.png", "b.jpg", "a.png"]
+    folder = (tmp_path / "a.png", tmp_path / "b.jpg", tmp_path / "c.png")
+    assert client.of("start_batch")[-1] == (folder, False)  # the table lists the folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from pathlib import Path
 
 import pytest
 from PyQt5.QtCore import Qt
@@ -94,3 +95,17 @@ def test_find_similar_lists_the_nearest_and_opens_one(qtbot, gui, monkeypatch, t
                 name=name)
     assert gui.browse.collection.current == results.hits[1].path
     qtbot.waitUntil(lambda: controller.job is None, timeout=TIMEOUT)
+
+
+def test_similar_scores_tell_near_from_far(qtbot):
+    from alexnet_gui.ui.compare.similar import SimilarPanel
+    from alexnet_gui.workers.similarity_job import SimilarHit, SimilarResults
+
+    panel = SimilarPanel()
+    qtbot.addWidget(panel)
+    scores = (1.0, 0.99979, 0.9991, 0.9979, 0.75)  # what "1.000, 1.000, 0.999, 0.998" hid
+    hits = tuple(SimilarHit(Path(f"/p/{i}.png"), s, None) for i, s in enumerate(scores))
+    panel.show_results(SimilarResults(Path("/p"), "q.png", hits, 5, 0, 5, 0, 0, "m"))
+    labels = [panel.grid.item(i).text().split("\n")[0] for i in range(panel.grid.count())]
+    assert labels == ["0", "0.00021", "0.0009", "0.0021", "0.25"]
+    assert len(set(labels)) == len(labels) and "distance" in panel.status.text()

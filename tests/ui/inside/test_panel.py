@@ -81,6 +81,10 @@ def test_kernels_64_for_torchvision_then_96_for_the_paper(qtbot, inside, cached_
     np.testing.assert_array_equal(painted(tab.grid), views.kernels.image)
     assert tab.summary.text() == "64 kernels of 11 × 11 × 3"
     panel.tabs.setCurrentWidget(tab)
+    dock = gui.window.findChild(QDockWidget, DOCK_NAME)
+    dock.setFloating(True)  # the offscreen screen is 800 px wide: give the panel room to hover
+    dock.resize(640, 560)
+    qtbot.wait(50)
     x, y = views.kernels.geometry.origin(5)
     qtbot.mouseMove(tab.grid, tab.grid.widget_pos(x + 20, y + 20).toPoint())
     assert tab.info.text().startswith("Kernel 5: min ")
@@ -247,6 +251,11 @@ def test_live_gradcam_says_its_rate_and_leaves_the_stream_alone(qtbot, make_gui,
     qtbot.waitUntil(lambda: rate.fullmatch(panel.gradcam.rate.text()) is not None,
                     timeout=TIMEOUT)
     assert panel.views.frame and panel.views.gradcam is not None
-    assert gui.inside.main_picture is None  # live frames are never painted over
+    assert gui.inside.main_picture is None  # moving frames are never painted over
     with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
         gui.live.actions.stop.trigger()
+    # stopped, the last frame is a still picture: "Overlay on the main picture" works on it
+    assert gui.inside.main_picture is not None
+    assert gui.inside.main_picture is panel.main_overlay()
+    panel.on_main.setChecked(False)
+    assert gui.inside.main_picture is None

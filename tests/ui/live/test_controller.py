@@ -91,8 +91,9 @@ def test_freeze_holds_the_frame_and_results_still_arrive(qtbot, live_window, mon
     gui.live.actions.freeze.trigger()
     assert capture.is_frozen() and gui.live.actions.freeze.isChecked()
     shown = gui.live.meter.counters.frames_shown
-    qtbot.wait(400)
+    qtbot.wait(1400)  # a rate measured meanwhile must not bring "Capture 30 fps" back
     assert gui.live.meter.counters.frames_shown == shown
+    assert gui.window.status.live.text() == "Frozen"
     # the frozen frame's own result arrives and is painted on it
     frozen = capture.latest_frame
     qtbot.waitUntil(lambda: gui.live.latest_result is not None
@@ -143,6 +144,9 @@ def test_snapshot_saves_the_frame_and_its_result(qtbot, live_window, monkeypatch
     assert gui.session.settings.snapshot_folder == str(folder)
     monkeypatch.setattr(dialogs, "choose_snapshot_folder", _must_not_ask)
     gui.live.actions.snapshot.trigger()  # the folder is remembered: no second question
+    qtbot.wait(300)  # results keep arriving for the frozen frame: the line must stay
+    said = gui.window.statusBar().currentMessage()
+    assert said.startswith("Saved snapshot-") and said.endswith(f" in {folder}")
     pngs = sorted(folder.glob("*.png"))
     assert len(pngs) == 2 and len(list(folder.glob("*.json"))) == 2
     assert not list(folder.glob("*.tmp"))

@@ -72,6 +72,8 @@ def test_train_shows_progress_and_the_model_loads(qtbot, gui, monkeypatch, tmp_p
         dialog.use_button.click()
     assert loaded.args[0].info.categories == ("blue", "red")
     assert gui.session.settings.last_model == str(result.checkpoint)
+    assert "Loading" not in dialog.status.text()  # not left saying so once it has loaded
+    assert dialog.status.text() == "colours-alexnet.pt is now the main window's model."
 
 
 def test_cancel_keeps_the_resumable_state_and_resume_continues(qtbot, dialog, tmp_path):
@@ -112,3 +114,35 @@ def test_a_bad_folder_is_a_message_in_the_dialog(qtbot, dialog, tmp_path):
     assert "no class folders" in dialog.status.text()
     assert dialog.progress.format() == "Failed" and dialog.form.isEnabled()
     assert not dialog.use_button.isEnabled() and dialog.train_result is None
+
+
+def test_save_as_a_folder_says_so_plainly(qtbot, dialog, tmp_path):
+    data = write_colour_dataset(tmp_path / "colours", ("red", "blue"), per_class=2)
+    dialog.form.data_dir.setText(str(data))
+    dialog.form.out.setText("/")  # typed: no "Unexpected error" from the live check
+    assert not dialog.form.resume.isEnabled()
+    dialog.train_button.click()
+    assert not dialog.running
+    assert dialog.status.text().startswith("Save as: / is a folder; add a file name")
+    dialog.form.out.setText(str(tmp_path / "missing" / "m.pt"))
+    dialog.train_button.click()
+    assert "does not exist" in dialog.status.text() and not dialog.running
+
+
+def test_the_epoch_table_says_time_is_cumulative_and_shows_saved_whole(qtbot, dialog):
+    from PyQt5.QtWidgets import QApplication
+
+    from alexnet_gui.core.training.state import TrainProgress
+
+    dialog.resize(dialog.minimumSizeHint())
+    QApplication.processEvents()
+    header = dialog.table.horizontalHeader()
+    names = [dialog.table.horizontalHeaderItem(c).text() for c in range(header.count())]
+    assert names[4] == "Time (total)"
+    dialog._add_epoch_row(TrainProgress("epoch", 10, 10, loss=0.5, train_acc=1.0, val_acc=1.0,
+                                        elapsed_s=12345.6, is_best=True))
+    QApplication.processEvents()
+    saved = header.count() - 1
+    right = header.sectionViewportPosition(saved) + header.sectionSize(saved)
+    assert right <= dialog.table.viewport().width()
+    assert header.sectionSize(saved) >= header.fontMetrics().horizontalAdvance("Saved") + 8

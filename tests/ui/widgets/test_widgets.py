@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PyQt5.QtCore import QRectF
 from PyQt5.QtGui import QColor, QImage
+from PyQt5.QtWidgets import QToolButton
 
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
 from alexnet_gui.messages import BatchFinished, BatchItem
@@ -99,15 +100,20 @@ def test_batch_panel_rows_selection_and_csv(qtbot):
         panel.select_row(0)
 
 
-def test_message_bar_counts_instead_of_stacking(qtbot):
+def test_message_bar_shows_the_current_problem_with_the_history_a_click_away(qtbot):
     bar = MessageBar()
     qtbot.addWidget(bar)
     for i in range(100):
         bar.show_message(f"file{i}.jpg: damaged")
-    assert not bar.isHidden() and bar.count == 100
-    assert bar.text.startswith("file99.jpg: damaged") and "+99 more" in bar.text
+    assert not bar.isHidden() and bar.text == "file99.jpg: damaged"  # no "+99 more"
+    assert len(bar.history) == 100 and bar.history[0].endswith("file0.jpg: damaged")
     bar.dismiss()
-    assert bar.count == 0 and bar.isHidden()
+    assert bar.isHidden() and len(bar.history) == 100
+    bar.findChild(QToolButton, "messageHistoryButton").click()
+    dialog = bar.history_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "file0.jpg: damaged" in dialog.text.toPlainText()
+    dialog.close()
 
 
 def test_collection_navigation_is_clamped():
@@ -119,3 +125,51 @@ def test_collection_navigation_is_clamped():
     assert collection.move(10) == Path("10.jpg")
     assert collection.move(100) == Path("24.jpg")
     assert collection.go(3) == Path("3.jpg") and collection.index_of(Path("7.jpg")) == 7
+
+
+def test_status_bar_device_reads_like_the_model_box(qtbot):
+    from PyQt5.QtWidgets import QStatusBar
+
+    from alexnet_gui.ui.widgets.status import StatusFields
+
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    fields = StatusFields(bar)
+    info = ModelInfo("m.pt", "torchvision", 3, "/m.pt", 224, "cpu (openvino-bf16)")
+    fields.set_model(info)
+    fields.set_prediction(Prediction(SCORES[:1], 12.0, "cpu", "m.pt"), 1.0)
+    assert fields.device.text() == "Device: cpu (openvino-bf16)"  # as the model box says
+    fields.set_prediction(Prediction(SCORES[:1], 12.0, "cuda", "m.pt"), 1.0)
+    assert fields.device.text() == "Device: cuda"  # ran elsewhere: says so
+
+
+def test_a_grid_zooms_with_ctrl_wheel_and_then_scrolls(qtbot):
+    from PyQt5.QtCore import QPoint, QPointF, Qt
+    from PyQt5.QtGui import QWheelEvent
+    from PyQt5.QtWidgets import QApplication
+
+    from alexnet_gui.ui.widgets.grid_view import PixelView, scrolling
+
+    view = PixelView(save_name="g.png")
+    area = scrolling(view)
+    qtbot.addWidget(area)
+    area.resize(200, 200)
+    area.show()
+    view.set_array(np.zeros((400, 400, 3), np.uint8))  # conv5's 256 maps: more than fits
+    QApplication.processEvents()
+    fitted = view.target_rect().width()
+    assert fitted <= 200
+
+    def wheel(steps: int) -> None:
+        for _ in range(abs(steps)):
+            event = QWheelEvent(QPointF(50, 50), QPointF(50, 50), QPoint(0, 0),
+                                QPoint(0, 120 if steps > 0 else -120), Qt.NoButton,
+                                Qt.ControlModifier, Qt.NoScrollPhase, False)
+            QApplication.sendEvent(view, event)
+            QApplication.processEvents()
+
+    wheel(6)
+    assert view.zoom is not None and view.target_rect().width() > 2 * fitted
+    assert area.horizontalScrollBar().maximum() > 0  # bigger than the panel: it scrolls
+    wheel(-12)
+    assert view.zoom is None and area.horizontalScrollBar().maximum() == 0  # fitted again
