@@ -28,14 +28,13 @@ Importing this module costs neither torch nor OpenVINO; the names live in :mod:`
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from alexnet_gui.core.engines.builder import EngineBuilder, batch1_ms, fresh
 from alexnet_gui.core.engines.names import (
     AUTO_CANDIDATES,
     ENGINE_ENV,
@@ -148,7 +147,7 @@ def select_engine(
         why = "auto on a CUDA GPU" if name == "auto" else _why(requested, name)
         selected.decision = f"{reference.label}: {why}."
         return _logged(selected)
-    builder = _Builder(model, spec, tuple(images), cache, reference)
+    builder = EngineBuilder(model, spec, tuple(images), cache, reference)
     if name == "auto":
         selected = _auto(requested, builder, reference)
     else:
@@ -171,7 +170,7 @@ def _logged(selected: SelectedEngine) -> SelectedEngine:
 
 
 def _chosen(
-    requested: str, name: str, builder: _Builder, reference: Engine
+    requested: str, name: str, builder: EngineBuilder, reference: Engine
 ) -> SelectedEngine:
     """The engine the user named, even below the bar (they are told); PyTorch if it cannot run."""
     try:
@@ -190,7 +189,7 @@ def _chosen(
             f"{engine.label} agrees with fp32 on only {agreement:.1%} of the check images "
             f"(below {QUALITY_BAR:.0%}; kept because you chose it)."
         )
-    facts = [f"{ms:.0f} ms" for ms in [_batch1_ms(engine.info)] if ms is not None]
+    facts = [f"{ms:.0f} ms" for ms in [batch1_ms(engine.info)] if ms is not None]
     if agreement is not None:
         facts.append(f"agrees with fp32 on {agreement:.1%}")
     detail = f" ({', '.join(facts)})" if facts else ""
@@ -198,7 +197,7 @@ def _chosen(
     return selected
 
 
-def _auto(requested: str, builder: _Builder, reference: Engine) -> SelectedEngine:
+def _auto(requested: str, builder: EngineBuilder, reference: Engine) -> SelectedEngine:
     """The fastest engine measured here that keeps the bar, among those the CPU runs natively."""
     from alexnet_gui.core.engines import cpu, openvino
 
@@ -216,7 +215,7 @@ def _auto(requested: str, builder: _Builder, reference: Engine) -> SelectedEngin
             left_out[name] = "not native on this CPU"
             continue
         info = builder.peek(name)
-        if info is None or not _fresh(info):
+        if info is None or not fresh(info):
             try:
                 built[name] = builder.build(name)
             except Exception as exc:
@@ -233,13 +232,13 @@ def _auto(requested: str, builder: _Builder, reference: Engine) -> SelectedEngin
     for name, info in facts.items():
         agreement = info.get("agreement") if name != "pytorch" else 1.0
         if agreement is not None and float(agreement) < QUALITY_BAR:
-            ms = _batch1_ms(info)
+            ms = batch1_ms(info)
             timed = f"{ms:.0f} ms, " if ms is not None else ""
             left_out[name] = f"{timed}agrees with fp32 on only {float(agreement):.1%}"
         else:
             passing.append(name)
     order = {name: i for i, name in enumerate((*AUTO_CANDIDATES, "pytorch"))}
-    passing.sort(key=lambda n: (_batch1_ms(facts[n]) or float("inf"), order[n]))
+    passing.sort(key=lambda n: (batch1_ms(facts[n]) or float("inf"), order[n]))
     for name in passing:
         if name == "pytorch":
             engine = reference
@@ -254,7 +253,7 @@ def _auto(requested: str, builder: _Builder, reference: Engine) -> SelectedEngin
     else:  # not reached: PyTorch always passes
         engine = reference
     built.clear()  # the engines not chosen are dropped now, not when the selection is
-    ms = _batch1_ms(facts.get(engine.name, {}))
+    ms = batch1_ms(facts.get(engine.name, {}))
     timed = f" ({ms:.0f} ms)" if ms is not None else ""
     decision = (
         f"{engine.label}: auto, the fastest measured on this CPU{timed} that agrees with fp32 on "
@@ -268,143 +267,9 @@ def _auto(requested: str, builder: _Builder, reference: Engine) -> SelectedEngin
     return selected
 
 
-def _fresh(info: Mapping[str, Any]) -> bool:
-    from alexnet_gui.core.engines import speed
-
-    return speed.is_fresh(info.get("speed"))
-
-
-def _batch1_ms(info: Mapping[str, Any]) -> float | None:
-    value = info.get("speed")
-    return float(value["batch1_ms"]) if _fresh(info) and isinstance(value, dict) else None
-
-
-def _facts_only(facts: dict[str, Any], _folder: Path) -> dict[str, Any]:
-    """A cache writer that writes no file: the entry is its manifest's facts."""
-    return facts
-
-
 def _text(exc: Exception) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
 def _reason(candidate: str, exc: Exception) -> str:
     return f"{candidate} could not be used ({_text(exc)})"
-
-
-class _Builder:
-    """Builds engines for one model, computing the shared parts (hash, images) at most once."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        spec: WeightsSpec,
-        images: tuple[Path, ...],
-        cache: EngineCache | None,
-        reference: Engine,
-    ) -> None:
-        from alexnet_gui.core.engines.cache import EngineCache
-
-        self.model, self.spec, self.images = model, spec, images
-        self.cache = cache or EngineCache()
-        self.reference = reference
-        self._digest: str | None = None
-        self._calibration: Any = None
-        self._reference: torch.Tensor | None = None
-
-    def digest(self) -> str:
-        if self._digest is None:
-            from alexnet_gui.core.engines.cache import state_digest
-
-            extra = json.dumps([self.spec.arch, self.spec.preprocessing.as_dict()])
-            self._digest = state_digest(self.model, extra=extra)
-        return self._digest
-
-    def key(self, name: str) -> str:
-        """The cache key of ``name`` for these weights (PyTorch's entry holds its speed only)."""
-        if name == "pytorch":
-            import torch
-
-            return f"{self.digest()}-pytorch-torch{torch.__version__}"
-        from alexnet_gui.core.engines import openvino
-
-        return f"{self.digest()}-{name}-{openvino.cache_version()}"
-
-    def peek(self, name: str) -> Mapping[str, Any] | None:
-        """The facts cached for ``name`` (agreement, speed), without loading the engine."""
-        try:
-            return self.cache.peek(self.key(name))
-        except Exception:  # OpenVINO broken: no version, no key
-            log.debug("no cache key for %s", name, exc_info=True)
-            return None
-
-    def timings(self) -> dict[str, float]:
-        """Batch-1 ms of every engine measured here for these weights (fresh figures only)."""
-        found: dict[str, float] = {}
-        for name in ("pytorch", *AUTO_CANDIDATES):
-            info = self.reference.info if name == "pytorch" else self.peek(name)
-            if name == "pytorch" and not _fresh(self.reference.info):
-                info = self.peek(name)
-            ms = _batch1_ms(info) if info is not None else None
-            if ms is not None:
-                found[name] = ms
-        return found
-
-    def measure(self, engines: Iterable[Engine]) -> None:
-        """Time the engines that have no speed from this CPU yet, together, and keep the figures
-        in their cache manifests (PyTorch's in a facts-only entry); a cached speed is reused."""
-        from alexnet_gui.core.engines import speed
-
-        if self.reference.info.get("speed") is None:
-            cached = self.peek("pytorch")
-            if cached is not None and _fresh(cached):
-                self.reference.info["speed"] = cached["speed"]
-        todo = [engine for engine in engines if not _fresh(engine.info)]
-        if not todo:
-            return
-        try:
-            measured = speed.measure(todo, self.spec.preprocessing.crop_size)
-        except Exception:  # unranked beats unusable: a failing engine fails again when it runs
-            log.warning("timing %s failed", [engine.name for engine in todo], exc_info=True)
-            return
-        for engine in todo:
-            figures = measured[engine.name]
-            engine.info["speed"] = figures
-            log.info("engine %s measured here: %s", engine.name, figures)
-            try:
-                if engine is self.reference:
-                    entry: dict[str, Any] = {"engine": "pytorch", "speed": figures}
-                    self.cache.store(self.key("pytorch"), functools.partial(_facts_only, entry))
-                else:
-                    self.cache.update_info(self.key(engine.name), {"speed": figures})
-            except Exception:  # a read-only cache: measured again next time, that is all
-                log.warning("could not keep the speed of %s", engine.name, exc_info=True)
-
-    def calibration(self) -> tuple[Any, torch.Tensor]:
-        """The calibration set and fp32 logits of its check half, made on first use."""
-        if self._calibration is None:
-            import torch
-
-            from alexnet_gui.core.engines.calibration import build_calibration_set
-
-            self._calibration = build_calibration_set(self.spec, self.images)
-            device = next(self.model.parameters()).device
-            with torch.inference_mode():
-                self._reference = torch.cat(
-                    [
-                        self.model(part.to(device)).float().cpu()
-                        for part in self._calibration.validate.split(32)
-                    ]
-                )
-        assert self._reference is not None
-        return self._calibration, self._reference
-
-    def build(self, name: str) -> Engine:
-        from alexnet_gui.core.engines import openvino
-
-        if not openvino.available():
-            raise openvino.EngineUnavailable("OpenVINO is not installed")
-        return openvino.load_or_build(
-            name.removeprefix("openvino-"), self.model, self.spec,
-            key=self.key(name), cache=self.cache, calibration=self.calibration,
-        )  # fmt: skip
