@@ -90,11 +90,14 @@ class SimilarPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("In:"))
         top.addWidget(self.folder, 1)
+        buttons = QHBoxLayout()  # a row of their own: the dock stays narrow at 1280 px
+        buttons.addStretch(1)
         for button in (self.folder_button, self.search_button, self.cancel_button):
-            top.addWidget(button)
+            buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
+        layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.grid, 1)

@@ -109,3 +109,19 @@ def test_similar_scores_tell_near_from_far(qtbot):
     labels = [panel.grid.item(i).text().split("\n")[0] for i in range(panel.grid.count())]
     assert labels == ["0", "0.00021", "0.0009", "0.0021", "0.25"]
     assert len(set(labels)) == len(labels) and "distance" in panel.status.text()
+
+
+def test_the_similar_panel_fits_the_dock_a_1280_px_screen_leaves(qtbot):
+    """At 1280x800 the right-hand dock gets about 300 px: every button must show whole there
+    (with the buttons beside the folder the panel needed 373 px and cut Cancel off)."""
+    from alexnet_gui.ui.compare.similar import SimilarPanel
+
+    panel = SimilarPanel()
+    qtbot.addWidget(panel)
+    assert panel.minimumSizeHint().width() <= 320
+    panel.resize(320, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for button in (panel.folder_button, panel.search_button, panel.cancel_button):
+        assert button.geometry().right() <= panel.width()
+        assert button.width() >= button.minimumSizeHint().width()
