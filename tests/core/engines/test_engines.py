@@ -1,8 +1,9 @@
-"""Inference engines: agreement with fp32, the on-disk cache, fallbacks, ``--engine``, fast paths.
+"""Inference engines: agreement with fp32, the on-disk cache, fallbacks, ``--engine``.
 
 One int8 conversion (a session fixture) serves the agreement tests and the cache tests. Speed is
 never asserted here (``make bench`` measures it): what ``auto`` does with measured speeds is
-tested with fake timings and a fake CPU probe (``fake_openvino``), so it holds on every CPU.
+tested in test_selection.py, with fake timings and a fake CPU probe; fast paths in
+imaging/test_fast.py.
 
 Agreement is only ever judged on a trained model (``photo_classifier``): with random weights the
 top classes are near-ties, and which of them int8 picks depends on the CPU's int8 kernels.
@@ -11,12 +12,9 @@ top classes are near-ties, and which of them int8 picks depends on the CPU's int
 from __future__ import annotations
 
 import json
-import os
-import platform
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -26,15 +24,13 @@ from alexnet_gui.core.engines import openvino
 from alexnet_gui.core.engines.cache import MANIFEST, EngineCache
 from alexnet_gui.core.engines.names import ENGINE_ENV, resolve_name
 from alexnet_gui.core.engines.select import SelectedEngine, select_engine
-from alexnet_gui.core.errors import ImageLoadError, UserFacingError
-from alexnet_gui.core.imaging.decode import load_image
-from alexnet_gui.core.imaging.fast import file_tensor, frame_tensor
+from alexnet_gui.core.errors import UserFacingError
+from alexnet_gui.core.imaging.fast import file_tensor
 from alexnet_gui.core.imaging.preprocess import eval_transform
 from alexnet_gui.core.inference.classifier import Classifier
-from alexnet_gui.core.inference.folder import classify_paths
 from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec
 from alexnet_gui.core.visualize.inside import look_inside
-from tests.fixtures.engines import NEEDS_OPENVINO, FakeEngine, FakeOpenVINO, three_class_spec
+from tests.fixtures.engines import NEEDS_OPENVINO, FakeEngine, three_class_spec
 from tests.fixtures.models import random_model
 
 needs_openvino = pytest.mark.skipif(not openvino.available(), reason=NEEDS_OPENVINO)
@@ -162,139 +158,6 @@ def test_a_failed_build_leaves_no_entry(tmp_path: Path) -> None:
 # -- choosing and falling back ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("bf16_ms", "expected"),
-    [(20.0, "openvino-fp32"), (12.0, "openvino-bf16")],
-    ids=["fp32-beats-bf16", "bf16-beats-fp32"],
-)
-def test_auto_takes_the_measured_fastest_engine_that_keeps_the_bar(
-    fake_openvino: FakeOpenVINO, bf16_ms: float, expected: str
-) -> None:
-    fake = fake_openvino
-    fake.capabilities = {"FP32", "INT8", "BF16"}  # as on an AVX-512 BF16 or AMX CPU
-    fake.agreements = {"int8": 0.95}  # the fastest, but below the bar
-    fake.timings = {"openvino-int8": 10.0, "openvino-fp32": 15.0, "openvino-bf16": bf16_ms,
-                    "pytorch": 50.0}  # fmt: skip
-    selection = select_engine("auto", random_model(num_classes=3), imagenet_spec(),
-                              cache=fake.cache)  # fmt: skip
-    assert selection.name == expected
-    assert "int8 (10 ms, agrees with fp32 on only 95.0%)" in selection.decision
-    assert selection.take_message() is None  # the app's own decision is no problem to act on
-    assert selection.timings_ms()[0] == ("openvino-int8", 10.0)
-    assert dict(selection.timings) == fake.timings
-    # Timed together, once: the three built engines and the PyTorch reference.
-    assert fake.measured == [["openvino-int8", "openvino-fp32", "openvino-bf16", "pytorch"]]
-
-
-def test_auto_never_picks_bf16_on_a_cpu_without_native_bf16(fake_openvino: FakeOpenVINO) -> None:
-    fake = fake_openvino
-    fake.capabilities = {"FP32", "INT8"}  # AVX2, or AVX-512 without BF16 and AMX
-    fake.agreements = {"int8": 0.90}
-    # Were bf16 built and timed, it would win; it must not even be converted.
-    fake.timings = {"openvino-int8": 19.0, "openvino-fp32": 29.0, "openvino-bf16": 5.0,
-                    "pytorch": 54.0}  # fmt: skip
-    selection = select_engine("auto", random_model(num_classes=3), imagenet_spec(),
-                              cache=fake.cache)  # fmt: skip
-    assert selection.name == "openvino-fp32"
-    assert "bf16" not in fake.converted and "openvino-bf16" not in fake.measured[0]
-    assert "bf16 (not native on this CPU)" in selection.decision
-    assert selection.take_message() is None
-
-
-def test_auto_takes_pytorch_when_it_is_the_fastest_here(fake_openvino: FakeOpenVINO) -> None:
-    fake = fake_openvino
-    fake.timings = {"openvino-int8": 30.0, "openvino-fp32": 40.0, "pytorch": 20.0}
-    selection = select_engine("auto", random_model(num_classes=3), imagenet_spec(),
-                              cache=fake.cache)  # fmt: skip
-    assert selection.name == "pytorch" and selection.active is selection.reference
-    assert selection.decision.startswith("PyTorch fp32: auto, the fastest measured on this CPU")
-
-
-def test_the_timings_survive_the_cache(fake_openvino: FakeOpenVINO, monkeypatch) -> None:
-    from alexnet_gui.core.engines import cpu
-
-    fake = fake_openvino
-    fake.timings = {"openvino-int8": 19.0, "openvino-fp32": 29.0, "pytorch": 54.0}
-    model = random_model(num_classes=3)
-    first = select_engine("auto", model, imagenet_spec(), cache=fake.cache)
-    assert first.name == "openvino-int8" and fake.converted == ["int8", "fp32"]
-    manifests = {
-        json.loads((folder / MANIFEST).read_text())["key"].split("-", 1)[1]: folder
-        for folder in fake.cache.root.iterdir()
-    }
-    stored = json.loads((manifests["openvino-int8-ov-test"] / MANIFEST).read_text())
-    assert stored["info"]["speed"]["batch1_ms"] == 19.0
-
-    # A later start: the manifests rank the engines; only the winner is loaded, nothing is timed.
-    again = select_engine("auto", random_model(num_classes=3), imagenet_spec(), cache=fake.cache)
-    assert again.name == "openvino-int8" and again.timings == first.timings
-    assert fake.converted == ["int8", "fp32"] and fake.loaded == ["int8"]
-    assert len(fake.measured) == 1
-
-    # Another CPU, or another thread count: measured again (not converted again).
-    monkeypatch.setattr(cpu, "fingerprint", lambda threads: "another CPU")
-    fake.timings = {"openvino-int8": 40.0, "openvino-fp32": 29.0, "pytorch": 54.0}
-    moved = select_engine("auto", random_model(num_classes=3), imagenet_spec(), cache=fake.cache)
-    assert moved.name == "openvino-fp32" and fake.converted == ["int8", "fp32"]
-    assert fake.measured[-1] == ["openvino-int8", "openvino-fp32", "pytorch"]
-
-
-def test_a_chosen_engine_is_timed_once_and_below_the_bar_is_a_message(
-    fake_openvino: FakeOpenVINO,
-) -> None:
-    fake = fake_openvino
-    fake.agreements = {"int8": 0.9}
-    fake.timings = {"openvino-int8": 19.0}
-    selection = select_engine("openvino-int8", random_model(num_classes=3), imagenet_spec(),
-                              cache=fake.cache)  # fmt: skip
-    assert selection.name == "openvino-int8" and fake.measured == [["openvino-int8"]]
-    assert "chosen in Options > Engine" in selection.decision and "19 ms" in selection.decision
-    assert "kept because you chose it" in (selection.take_message() or "")
-    assert selection.timings == {"openvino-int8": 19.0}
-
-
-def test_a_failed_timing_leaves_auto_working(fake_openvino: FakeOpenVINO, monkeypatch) -> None:
-    from alexnet_gui.core.engines import speed
-
-    def broken(engines, input_size):
-        raise RuntimeError("no clock")
-
-    monkeypatch.setattr(speed, "measure", broken)
-    selection = select_engine("auto", random_model(num_classes=3), imagenet_spec(),
-                              cache=fake_openvino.cache)  # fmt: skip
-    # Unranked, the order of AUTO_CANDIDATES breaks the tie; nothing for the user to act on.
-    assert selection.name == "openvino-int8" and selection.take_message() is None
-    assert selection.timings == {}
-
-
-def test_auto_without_openvino_is_a_decision_not_a_problem(monkeypatch) -> None:
-    monkeypatch.delenv(ENGINE_ENV)
-    monkeypatch.setattr(openvino, "available", lambda: False)
-    selection = select_engine("auto", random_model(num_classes=3), imagenet_spec())
-    assert selection.name == "pytorch" and "OpenVINO is not installed" in selection.decision
-    assert selection.take_message() is None
-
-
-def test_the_probe_says_what_this_cpu_runs_natively() -> None:
-    """Depends on the CPU, so it says what it expects where: bf16 is native with AVX-512 BF16 or
-    AMX (OpenVINO then reports BF16), not on an AVX2-only CPU such as a 2-core EPYC runner."""
-    from alexnet_gui.core.engines import cpu
-
-    assert cpu.runs_natively("pytorch") and cpu.runs_natively("openvino-fp32")
-    if not openvino.available():
-        assert not cpu.runs_natively("openvino-bf16")  # nothing converted runs without it
-        return
-    flags = set(cpu.isa_flags())
-    bf16 = cpu.runs_natively("openvino-bf16")
-    if os.environ.get(cpu.ISA_CAP_ENV) or platform.machine() not in ("x86_64", "AMD64"):
-        assert isinstance(bf16, bool)  # a capped ISA or ARM: OpenVINO's word is all we have
-    elif flags & {"avx512_bf16", "amx_bf16"}:
-        assert bf16, f"this CPU has {sorted(flags)} but OpenVINO reports no BF16"
-    elif "avx_ne_convert" not in flags:  # AVX2-VNNI-2 CPUs may get bf16 kernels too
-        assert not bf16, f"bf16 counted as native on a CPU with only {sorted(flags)}"
-    assert cpu.runs_natively("openvino-int8") == ("INT8" in cpu.capabilities())
-
-
 def test_facts_only_entries_and_updated_speeds(tmp_path: Path) -> None:
     cache = EngineCache(tmp_path)
     entry = cache.store("pytorch-key", lambda folder: {"speed": {"batch1_ms": 50.0}})
@@ -376,72 +239,3 @@ def test_cli_engine_option(
 
 
 # -- fast pre-processing ------------------------------------------------------------------------
-
-
-def _probabilities(model: torch.nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    with torch.inference_mode():
-        return torch.softmax(model(batch), dim=1)
-
-
-def test_fast_paths_stay_within_one_percent_of_the_still_image_path(
-    photo_folder: Path, tmp_path: Path
-) -> None:
-    model, pre = random_model(num_classes=10, seed=1), imagenet_spec().preprocessing
-    reference, fast = [], []
-    for name in ("chelsea", "coffee", "astronaut", "rocket"):
-        path = photo_folder / f"{name}.jpg"
-        still = eval_transform(pre)(Image.open(path).convert("RGB"))
-        reference += [still, still]
-        fast += [file_tensor(path, pre), frame_tensor(np.asarray(Image.open(path)), pre)]
-    gap = _probabilities(model, torch.stack(reference)) - _probabilities(model, torch.stack(fast))
-    assert float(gap.abs().max()) <= 0.01
-
-    rotated = tmp_path / "rotated.jpg"  # EXIF orientation 6: both paths must turn it upright
-    photo = Image.open(photo_folder / "chelsea.jpg")
-    exif = photo.getexif()
-    exif[0x0112] = 6
-    photo.save(rotated, exif=exif, quality=90)
-    upright = eval_transform(pre)(load_image(rotated))
-    assert float((file_tensor(rotated, pre) - upright).abs().max()) < 0.1
-
-    png = tmp_path / "chelsea.png"
-    Image.open(photo_folder / "chelsea.jpg").save(png)
-    assert torch.equal(file_tensor(png, pre), eval_transform(pre)(Image.open(png).convert("RGB")))
-    with pytest.raises(ImageLoadError):
-        file_tensor(photo_folder / "broken.jpg", pre)
-
-
-def test_classify_paths_keeps_order_and_reports_errors(
-    photo_folder: Path, photo_classifier: LoadedModel
-) -> None:
-    classifier = Classifier(photo_classifier, device="cpu")  # trained: its top-1 is no near-tie
-    paths = sorted(photo_folder.iterdir())
-    rows = list(classify_paths(classifier, paths, topk=2, batch_size=2))
-    assert [row[0] for row in rows] == paths
-    assert [row[2] is not None for row in rows] == [p.name == "broken.jpg" for p in paths]
-    chelsea = next(row[1] for row in rows if row[0].name == "chelsea.jpg")
-    still = classifier.classify(Image.open(photo_folder / "chelsea.jpg"), topk=2)
-    assert chelsea.top1.index == still.top1.index
-    assert abs(chelsea.top1.probability - still.top1.probability) <= 0.01
-
-
-def test_fast_path_keeps_the_still_paths_guards(tmp_path: Path) -> None:
-    pre = imagenet_spec().preprocessing
-    thin = tmp_path / "thin.jpg"  # 40:1: only a centred part of the long side is resized
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (12, 480, 3), np.uint8)).save(thin)
-    reference = eval_transform(pre)(load_image(thin))
-    assert float((file_tensor(thin, pre) - reference).abs().max()) < 0.1
-    if hasattr(os, "mkfifo"):
-        fifo = tmp_path / "camera.jpg"
-        os.mkfifo(fifo)  # reading it would block forever
-        with pytest.raises(ImageLoadError, match="not a regular file"):
-            file_tensor(fifo, pre)
-
-
-def test_a_truncated_jpeg_is_an_error_on_the_fast_path_too(photo_folder: Path, tmp_path) -> None:
-    cut = tmp_path / "cut.jpg"
-    cut.write_bytes((photo_folder / "chelsea.jpg").read_bytes()[:-2000])
-    with pytest.raises(ImageLoadError, match="damaged or truncated"):
-        load_image(cut)
-    with pytest.raises(ImageLoadError, match="damaged or truncated"):
-        file_tensor(cut, imagenet_spec().preprocessing)
