@@ -19,7 +19,6 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from alexnet_gui.cli import main
 from alexnet_gui.core.errors import DownloadError, WeightsError
@@ -28,13 +27,14 @@ from alexnet_gui.core.inference.fallback import FALLBACK_NOTE, run_with_oom_fall
 from alexnet_gui.core.models.checkpoints import checkpoint_dict, save_checkpoint
 from alexnet_gui.core.models.download import download_weights
 from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
-from alexnet_gui.core.models.weights import LoadedModel
 from alexnet_gui.ui import dialogs
 from alexnet_gui.ui.export import ExportError, export_result
 from alexnet_gui.ui.live.snapshot import SnapshotFrame, save_snapshot
 from alexnet_gui.workers.capture_client import CaptureClient
 from alexnet_gui.workers.capture_worker import CaptureWorker
 from tests.fixtures.models import random_model
+from tests.fixtures.tiny import on_fake_gpu as fake_gpu
+from tests.fixtures.tiny import tiny_classifier
 from tests.fixtures.video import FakeCamera, clip_frame
 from tests.ui.helpers import TIMEOUT, wait_result
 
@@ -206,39 +206,14 @@ def test_export_and_snapshot_onto_a_full_disk_show_a_message(
 
 # -- a GPU out of memory ------------------------------------------------------------------------
 
-class _Tiny(nn.Module):
-    """AlexNet's outline (features, avgpool, classifier) at a hundredth of the cost."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, stride=8), nn.ReLU())
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Linear(4, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-
 @pytest.fixture
 def on_fake_gpu(monkeypatch: pytest.MonkeyPatch):
-    """A classifier that believes it is on CUDA and whose forward pass fails ``failures`` times
-    while it does; returns (classifier, calls)."""
+    """A tiny classifier that believes it is on CUDA and whose forward pass fails ``failures``
+    times while it does; returns (classifier, calls)."""
 
     def make(error: BaseException, failures: int = 1) -> tuple[Classifier, list[str]]:
-        spec = WeightsSpec("tiny", "torchvision", ("a", "b", "c"), Preprocessing(), "test")
-        classifier = Classifier(LoadedModel(_Tiny().eval(), spec), device="cpu")
-        classifier.device = torch.device("cuda")  # the flag only: no GPU here
-        calls: list[str] = []
-        forward = classifier.model.forward
-
-        def flaky_forward(x: torch.Tensor) -> torch.Tensor:
-            calls.append(classifier.device.type)
-            if len(calls) <= failures:
-                raise error
-            return forward(x)
-
-        monkeypatch.setattr(classifier.model, "forward", flaky_forward)
-        return classifier, calls
+        classifier = tiny_classifier()
+        return classifier, fake_gpu(monkeypatch, classifier, error, failures)
 
     return make
 

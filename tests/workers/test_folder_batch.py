@@ -25,7 +25,7 @@ from alexnet_gui.messages import (
 from alexnet_gui.workers.folder_batch import BatchControl, FolderBatch
 from alexnet_gui.workers.inference_worker import InferenceWorker
 from alexnet_gui.workers.pending_slot import PendingSlot
-from tests.core.inference.test_folder import on_fake_gpu, tiny_classifier
+from tests.fixtures.tiny import on_fake_gpu, tiny_classifier
 from tests.workers.test_inference_worker import Recorder
 
 

@@ -6,53 +6,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from alexnet_gui.core.imaging.decode import load_image
 from alexnet_gui.core.inference import folder
-from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.inference.fallback import FALLBACK_NOTE
 from alexnet_gui.core.inference.folder import classify_chunk, classify_paths
-from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
-from alexnet_gui.core.models.weights import LoadedModel
-
-
-class Tiny(nn.Module):
-    """AlexNet's outline (features, avgpool, classifier) at a hundredth of the cost."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, stride=8), nn.ReLU())
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Sequential(nn.Linear(4, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-
-def tiny_classifier() -> Classifier:
-    spec = WeightsSpec("tiny", "torchvision", ("a", "b", "c"), Preprocessing(), "test")
-    return Classifier(LoadedModel(Tiny().eval(), spec), device="cpu")
-
-
-def on_fake_gpu(
-    monkeypatch: pytest.MonkeyPatch, classifier: Classifier, error: BaseException, failures: int = 1
-) -> list[str]:
-    """As tests/hardening/test_faults.py: the classifier believes it is on CUDA and its forward
-    pass fails ``failures`` times; returns the device of every forward call."""
-    classifier.device = torch.device("cuda")  # the flag only: no GPU here
-    calls: list[str] = []
-    forward = classifier.model.forward
-
-    def flaky_forward(x: torch.Tensor) -> torch.Tensor:
-        calls.append(classifier.device.type)
-        if len(calls) <= failures:
-            raise error
-        return forward(x)
-
-    monkeypatch.setattr(classifier.model, "forward", flaky_forward)
-    return calls
+from tests.fixtures.tiny import on_fake_gpu, tiny_classifier
 
 
 @pytest.fixture
