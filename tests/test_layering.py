@@ -19,9 +19,6 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "alexnet_gui"
 HEAVY = ("torch", "torchvision", "cv2")
 QT = ("PyQt5", "PyQt6", "PySide2", "PySide6")
-#: What the app imports at start-up from the workers package; torch must come later.
-STARTUP_WORKERS = ("capture_client.py", "folder_batch.py", "inference_client.py", "pending_slot.py",
-                   "inference_worker.py", "jobs.py", "similarity_job.py", "training_job.py")
 
 
 def _is_type_checking(node: ast.If) -> bool:
@@ -90,6 +87,35 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _module_path(name: str) -> Path | None:
+    """The file of a module of the package, or None (a name imported *from* a module)."""
+    if not name.startswith("alexnet_gui."):
+        return None
+    relative = Path(*name.split(".")[1:])
+    for candidate in (PACKAGE / relative.with_suffix(".py"), PACKAGE / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def startup_modules() -> list[Path]:
+    """Every module of the package that importing ``alexnet_gui.app`` imports: found by
+    following module-level imports, so a new worker joins the check without being listed."""
+    seen: dict[Path, None] = {}
+    todo = [PACKAGE / "app.py"]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen[path] = None
+        for name in imports(path, module_level_only=True):
+            found = _module_path(name)
+            parents = [_module_path(".".join(name.split(".")[:i]))
+                       for i in range(2, name.count(".") + 1)]
+            todo.extend(p for p in (found, *parents) if p is not None and p not in seen)
+    return sorted(seen)
+
+
 def python_files(folder: str) -> list[Path]:
     """Every module of a layer, sub-packages (core/engines) included."""
     return sorted((PACKAGE / folder).rglob("*.py"))
@@ -119,10 +145,7 @@ def test_the_heavy_core_modules_are_recognised():
 
 
 @pytest.mark.parametrize(
-    "path",
-    [PACKAGE / "app.py", *(PACKAGE / "workers" / name for name in STARTUP_WORKERS)],
-    ids=lambda p: p.name,
-)
+    "path", startup_modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_startup_modules_import_torch_only_inside_functions(path):
     bad = sorted(
         n for n in imports(path, module_level_only=True)
@@ -197,3 +220,9 @@ def test_feature_controllers_never_see_the_window(path):
         return
     names = imports(path, module_level_only=False)
     assert "alexnet_gui.ui.main_window" not in names, f"{path.name} imports the main window"
+
+
+def test_the_startup_scan_follows_the_app_into_its_workers():
+    names = {p.relative_to(PACKAGE).as_posix() for p in startup_modules()}
+    assert {"app.py", "workers/inference_worker.py", "workers/explain_job.py",
+            "workers/teach_worker.py", "workers/unit_jobs.py", "ui/main_window.py"} <= names

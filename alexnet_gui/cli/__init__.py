@@ -18,23 +18,27 @@ from alexnet_gui.runtime import prepare_process
 
 COMMANDS: tuple[str, ...] = (
     "classify",
+    "explain",
     "download",
     "summary",
     "info",
     "train",
     "evaluate",
     "bench",
+    "export",
 )
 
 
-def _command_parser() -> argparse.ArgumentParser:
+def _command_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The sub-commands' parser; ``only`` registers just that one, so running a command imports
+    no other command's module (some import torch, seconds that ``classify`` need not pay)."""
     parser = argparse.ArgumentParser(
         prog="alexnet-gui",
         description=f"{APP_NAME}: classify images with AlexNet and look inside the network.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"alexnet_gui.cli.{name}").register(subparsers)
     return parser
 
@@ -57,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepare_process()  # before anything imports torch or Qt
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list and args_list[0] in COMMANDS:
-        args = _command_parser().parse_args(args_list)
+        args = _command_parser(args_list[0]).parse_args(args_list)
         return _run_command(args)
     if args_list and args_list[0] in ("-h", "--help"):
         _gui_parser().print_help()

@@ -2,12 +2,19 @@
 
 Every input gets an answer: a prediction or a one-line error. A bad file never stops the others,
 and never shows a traceback. Exit status: 0 all classified, 1 any failed, 2 usage error.
+
+When the engine cache holds an engine for the weights (any earlier run converted it), the files
+are classified by :mod:`alexnet_gui.core.inference.quick` without importing torch: about a
+second instead of ten. Otherwise the torch path loads the model and converts and caches the
+engine, so the next run is quick. ``--device cuda``, a CUDA GPU with ``--device auto``, and
+``torchrun`` always take the torch path.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,15 +54,16 @@ def run(args: argparse.Namespace) -> int:
 
     # Every input is looked at (headers only) before a model loads: a run whose inputs are all
     # unreadable answers at once and loads nothing.
-    inputs = _inputs(args.paths, find_images, check_image)
+    inputs = input_files(args.paths, find_images, check_image)
     images = [path for path, problem in inputs if problem is None]
     answers = _classify(args, images) if images else iter(())
-    from alexnet_gui.core.training.distributed import cluster
+    if not _alone():
+        from alexnet_gui.core.training.distributed import cluster
 
-    if not cluster().is_main:  # under torchrun: classify this process's share; rank 0 prints
-        for _ in answers:
-            pass
-        return 0
+        if not cluster().is_main:  # under torchrun: classify this process's share; rank 0 prints
+            for _ in answers:
+                pass
+            return 0
     entries: list[dict[str, Any]] = []
     with progress_bar(len(images), "Classifying", unit="img") as bar:
         for path, problem in inputs:
@@ -74,20 +82,22 @@ def run(args: argparse.Namespace) -> int:
                         bar.clear()
                         _print_prediction(path, entries[-1])
                     continue
-            entries.append({"path": str(path), "error": problem})
-            # A newline in a file name must not break "one line per failed input".
-            printable = str(path).replace("\n", "\\n")
             bar.clear()
-            print(f"{printable}: {problem}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(entries, indent=2))
-    return 1 if any("error" in entry for entry in entries) else 0
+            entries.append(report_failure(path, problem))
+    return finish(entries, as_json=args.json)
 
 
 def _classify(args: argparse.Namespace, images: list[Path]) -> Iterator[Any]:
     """Load the model, then each image's ``(path, prediction, problem)`` in input order."""
-    from alexnet_gui.core.inference.classifier import Classifier
     from alexnet_gui.core.inference.folder import classify_paths
+
+    quick = _quick(args)
+    if quick is not None:
+        for message in quick.take_messages(args.engine):
+            print(f"alexnet-gui classify: {message}", file=sys.stderr)
+        yield from classify_paths(quick, images, topk=args.topk, tta=args.tta)
+        return
+    from alexnet_gui.core.inference.classifier import Classifier
     from alexnet_gui.core.models.weights import load_weights
     from alexnet_gui.core.training.distributed import in_input_order, join
 
@@ -105,7 +115,49 @@ def _classify(args: argparse.Namespace, images: list[Path]) -> Iterator[Any]:
         classifier, part, topk=args.topk, tta=args.tta, on_note=_print_note))
 
 
-def _inputs(paths: list[str], find_images: Any,
+def _quick(args: argparse.Namespace) -> Any:
+    """The cached engine run without torch (:mod:`alexnet_gui.core.inference.quick`), or None
+    when the torch path must run: no cached engine, a GPU wanted or maybe present, torchrun."""
+    if not _alone() or args.device == "cuda" or (args.device == "auto" and _maybe_cuda()):
+        return None
+    from alexnet_gui.core.inference.quick import find_quick_engine
+
+    return find_quick_engine(args.weights, engine=args.engine)
+
+
+def _alone() -> bool:
+    """Not one of several processes started by ``torchrun`` (its ``WORLD_SIZE``)."""
+    return os.environ.get("WORLD_SIZE", "1").strip() in ("", "1")
+
+
+def _maybe_cuda() -> bool:
+    """Whether an NVIDIA driver is installed and a GPU visible, asked without torch: then
+    ``--device auto`` means CUDA, which only the torch path runs."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return False
+    if sys.platform == "win32":
+        system = Path(os.environ.get("SYSTEMROOT", r"C:\Windows"))
+        return (system / "System32" / "nvcuda.dll").is_file()
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return (gpus.is_dir() and any(gpus.iterdir())) or Path("/dev/nvidia0").exists()
+
+
+def report_failure(path: Path, problem: str | None) -> dict[str, Any]:
+    """One line on stderr for an input that failed, and its JSON entry."""
+    # A newline in a file name must not break "one line per failed input".
+    printable = str(path).replace("\n", "\\n")
+    print(f"{printable}: {problem}", file=sys.stderr)
+    return {"path": str(path), "error": problem}
+
+
+def finish(entries: list[dict[str, Any]], *, as_json: bool) -> int:
+    """Print the JSON list if asked; the exit code: 1 if any input failed, else 0."""
+    if as_json:
+        print(json.dumps(entries, indent=2))
+    return 1 if any("error" in entry for entry in entries) else 0
+
+
+def input_files(paths: list[str], find_images: Any,
             check_image: Any) -> list[tuple[Path, str | None]]:
     """Each file as given, each folder expanded, each checked: ``(path, problem or None)``.
 

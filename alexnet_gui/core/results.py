@@ -7,8 +7,12 @@ Arrays are numpy ``uint8``/``float32`` and are never mutated after construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from alexnet_gui.core.models.spec import WeightsSpec
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,13 @@ class ModelInfo:
     input_size: int
     device: str
     categories: tuple[str, ...] = field(repr=False, default=())
+
+    @classmethod
+    def of(cls, spec: WeightsSpec, device: str) -> ModelInfo:
+        """What ``spec`` describes, running on ``device`` (as the status bar words it)."""
+        return cls(name=spec.name, arch=spec.arch, num_classes=spec.num_classes,
+                   source=spec.source, input_size=spec.preprocessing.crop_size, device=device,
+                   categories=spec.categories)
 
 
 @dataclass(frozen=True, eq=False)

@@ -93,6 +93,8 @@ class ModelController(QObject):
         client.runtime_reported.connect(self._on_inference_runtime_reported)
         client.model_loaded.connect(self._on_inference_model_loaded)
         client.model_failed.connect(self._on_inference_model_failed)
+        client.model_progress.connect(self._on_inference_model_progress)
+        client.network_ready.connect(self._on_inference_network_ready)
         client.device_changed.connect(self._on_inference_device_changed)
         client.device_failed.connect(self._on_inference_device_failed)
         self._session.model_loading.connect(self._on_session_model_loading)
@@ -152,6 +154,13 @@ class ModelController(QObject):
         else:
             self._session.post_message(failure.message)
 
+    @pyqtSlot(str)
+    def _on_inference_model_progress(self, text: str) -> None:
+        """A slow step of the load (the one-time engine conversion): the picture is already up."""
+        self._status.set_model(None, text=text)
+        self._predictions.set_engine(text)
+        self._session.post_status(text, 0)
+
     @pyqtSlot(object)
     def _on_inference_device_changed(self, status: ModelStatus) -> None:
         self._status.set_model(status.info)
@@ -159,9 +168,15 @@ class ModelController(QObject):
         self._predictions.set_model(status.info, official=official)
         self._show_engine(status, f"The model now runs on {status.info.device}")
 
+    @pyqtSlot(object)
+    def _on_inference_network_ready(self, status: ModelStatus) -> None:
+        """After a fast start the full network has loaded: same model, more it can do."""
+        self._on_inference_device_changed(status)
+
     def _show_engine(self, status: ModelStatus, headline: str) -> None:
         """The engine decision to the status bar, the model panel and the log; a problem the user
         must act on (``note``) to the message bar."""
+        headline = status.headline or headline
         if status.engine is not None:
             log.info("%s; engine %s", headline, status.engine)
             self._predictions.set_engine(status.engine)

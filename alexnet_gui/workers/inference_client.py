@@ -23,7 +23,7 @@ from alexnet_gui.messages import (
     Source,
 )
 from alexnet_gui.workers.folder_batch import BatchControl
-from alexnet_gui.workers.inference_worker import InferenceWorker, ModelLoader
+from alexnet_gui.workers.inference_worker import InferenceWorker, ModelLoader, QuickFinder
 from alexnet_gui.workers.pending_slot import PendingSlot
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ class InferenceClient(QObject):
         runtime_reported(RuntimeInfo): whether CUDA is usable, once torch is imported.
         model_loaded(ModelStatus): a model is ready.
         model_failed(ModelFailure): a load failed (``missing_imagenet`` offers the download).
+        model_progress(str): a slow step of a load (the one-time engine conversion).
+        network_ready(ModelStatus): after a fast start, the full network answers now.
         device_changed(ModelStatus): the model now runs on another device or engine.
         device_failed(str): a device switch was refused.
         prediction_ready(ClassifyResult): the newest result; older ones are dropped here.
@@ -51,6 +53,8 @@ class InferenceClient(QObject):
     runtime_reported = pyqtSignal(object)
     model_loaded = pyqtSignal(object)
     model_failed = pyqtSignal(object)
+    model_progress = pyqtSignal(str)
+    network_ready = pyqtSignal(object)
     device_changed = pyqtSignal(object)
     device_failed = pyqtSignal(str)
     prediction_ready = pyqtSignal(object)
@@ -64,13 +68,16 @@ class InferenceClient(QObject):
     _woken = pyqtSignal()
     _batch_requested = pyqtSignal(object)
 
-    def __init__(self, *, loader: ModelLoader | None = None, parent: QObject | None = None):
+    def __init__(self, *, loader: ModelLoader | None = None, quick: QuickFinder | None = None,
+                 parent: QObject | None = None):
+        """``loader`` builds the full Classifier; ``quick`` finds the cached engine that answers
+        while it loads (by default the engine cache, unless a test passes its own ``loader``)."""
         super().__init__(parent)
         self.pending = PendingSlot()
         self._control = BatchControl()
         self._thread = QThread()
         self._thread.setObjectName("alexnet-inference")
-        self._worker = InferenceWorker(self.pending, self._control, loader)
+        self._worker = InferenceWorker(self.pending, self._control, loader, quick)
         self._worker.moveToThread(self._thread)
         self._thread.finished.connect(self._worker.deleteLater)
         self._model_requested.connect(self._worker._on_client_model_requested)
@@ -78,8 +85,8 @@ class InferenceClient(QObject):
         self._engine_requested.connect(self._worker._on_client_engine_requested)
         self._woken.connect(self._worker._on_client_woken)
         self._batch_requested.connect(self._worker._on_client_batch_requested)
-        for name in ("runtime_reported", "model_loaded", "model_failed", "device_changed",
-                     "device_failed"):
+        for name in ("runtime_reported", "model_loaded", "model_failed", "model_progress",
+                     "network_ready", "device_changed", "device_failed"):
             getattr(self._worker, name).connect(getattr(self, name))
         self._worker.prediction_ready.connect(self._on_worker_prediction_ready)
         self._worker.request_failed.connect(self._on_worker_request_failed)
@@ -137,10 +144,15 @@ class InferenceClient(QObject):
         """Cancel the batch, drop the waiting request, stop the thread; ``True`` if it stopped."""
         self.cancel_batch()
         self.pending.take()
+        # A full network still loading beside the quick engine is not waited for: importing
+        # torch cannot be interrupted, and quitting should not take seconds. Its thread is a
+        # daemon, and what it loads is dropped, never handed to the worker deleted below.
+        self._worker.models.abandon()
         self._thread.quit()
         stopped = self._thread.wait(timeout_ms)
         if not stopped:
             log.error("the inference thread did not stop within %d ms", timeout_ms)
+        self._worker.models.abandon()  # one a last model request may have made meanwhile
         return stopped
 
     @pyqtSlot(object)

@@ -51,5 +51,6 @@ def test_options_engine_menu_switches_inside_the_worker(qtbot, gui) -> None:
     with qtbot.waitSignal(gui.session.inference.device_changed, timeout=30_000) as blocker:
         actions["pytorch"].trigger()
     assert blocker.args[0].info.device == "cpu" and blocker.args[0].note is None
-    assert blocker.args[0].engine == "PyTorch fp32: chosen in Options > Engine (or --engine)."
+    assert blocker.args[0].engine == ("PyTorch fp32: chosen in Options > Engine, by --engine, "
+                                      "or by Teach for a model it taught.")
     assert gui.session.settings.engine == "pytorch"

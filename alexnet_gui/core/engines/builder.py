@@ -66,19 +66,23 @@ class EngineBuilder:
         self._reference: torch.Tensor | None = None
 
     def digest(self) -> str:
+        """The weights file's SHA-256 (:func:`.cache.weights_digest`), so the fast start path
+        finds the engines without torch; a model made in memory has its state's instead."""
         if self._digest is None:
-            from alexnet_gui.core.engines.cache import state_digest
+            from alexnet_gui.core.engines.cache import state_digest, weights_digest
 
-            extra = json.dumps([self.spec.arch, self.spec.preprocessing.as_dict()])
-            self._digest = state_digest(self.model, extra=extra)
+            self._digest = weights_digest(self.spec, self.cache)
+            if self._digest is None:
+                extra = json.dumps([self.spec.arch, self.spec.preprocessing.as_dict()])
+                self._digest = state_digest(self.model, extra=extra)
         return self._digest
 
     def key(self, name: str) -> str:
         """The cache key of ``name`` for these weights (PyTorch's entry holds its speed only)."""
         if name == "pytorch":
-            import torch
+            from alexnet_gui.core.engines.openvino_runtime import engine_key
 
-            return f"{self.digest()}-pytorch-torch{torch.__version__}"
+            return engine_key(self.digest(), "pytorch")
         from alexnet_gui.core.engines import openvino
 
         return f"{self.digest()}-{name}-{openvino.cache_version()}"

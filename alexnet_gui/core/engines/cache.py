@@ -1,14 +1,17 @@
 """Converted models on disk, keyed by the weights they came from, so a conversion runs once.
 
-An entry is a folder ``<cache>/alexnet-gui/engines/<sha256-of-state>-<engine>-<version>/`` holding
+An entry is a folder ``<cache>/alexnet-gui/engines/<sha256>-<engine>-<version>/`` holding
 the engine's files and a ``manifest.json`` with each file's size and SHA-256 and the facts measured
 when it was built: the quality figures, and the speed on this CPU (:mod:`.speed`), which
 :meth:`EngineCache.update_info` may refresh later without touching the engine's files. An entry
 with no files at all holds facts only (the PyTorch reference's speed). It is written in a
 temporary sibling folder and renamed into place, so a crash or a full disk never leaves half an
-entry under the real name. A manifest that
-is missing or unreadable, or a file whose hash does not match, makes the entry count as absent:
-the caller rebuilds it instead of crashing on a damaged model.
+entry under the real name. ``<sha256>`` is the weights file's own hash (:func:`weights_digest`), so
+the fast start path finds an engine without torch; only a model made in memory (training) is
+keyed by its state (:func:`state_digest`). Hashes of big files are remembered by path, size,
+mtime and inode in a memo beside the root (:mod:`alexnet_gui.core.models.filehash`). A
+manifest that is missing or unreadable, or a file whose hash does not match, makes the entry
+count as absent: the caller rebuilds it instead of crashing on a damaged model.
 """
 
 from __future__ import annotations
@@ -24,15 +27,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alexnet_gui.core.models.filehash import (
+    MEMO_NAME,
+    file_sha256,
+    file_stamp,
+    remembered_sha256,
+)
+from alexnet_gui.core.models.spec import weights_file_facts
 from alexnet_gui.paths import engine_cache_dir
 
 if TYPE_CHECKING:
     from torch import nn
 
+    from alexnet_gui.core.models.spec import WeightsSpec
+
+__all__ = [
+    "MANIFEST",
+    "CacheEntry",
+    "EngineCache",
+    "cache_root",
+    "file_sha256",
+    "state_digest",
+    "weights_digest",
+]
+
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-_CHUNK = 1 << 20
 
 
 def cache_root() -> Path:
@@ -56,12 +77,27 @@ def state_digest(model: nn.Module, *, extra: str = "") -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+def weights_digest(spec: WeightsSpec, cache: EngineCache | None = None) -> str | None:
+    """The SHA-256 of the file ``spec`` was loaded from, if that file is still the one loaded.
+
+    None for a model made in memory, or when the file changed or vanished since it was read
+    (its engines are then keyed by the state, :func:`state_digest`): an engine converted from
+    the loaded model must never be stored under the hash of other bytes.
+    """
+    facts = weights_file_facts(spec)
+    if facts is None:
+        return None
+    path, stamp = Path(str(facts.get("path"))), facts.get("stamp")
+    cache = cache or EngineCache()
+    try:
+        if file_stamp(path) != stamp:
+            log.info("%s changed since it was loaded; its engines are keyed by its state", path)
+            return None
+        digest = remembered_sha256(path, cache.memo)
+        return digest if file_stamp(path) == stamp else None
+    except OSError as exc:
+        log.info("cannot hash %s (%s); its engines are keyed by its state", path, exc)
+        return None
 
 
 @dataclass(frozen=True)
@@ -77,6 +113,16 @@ class EngineCache:
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root is not None else cache_root()
+
+    @property
+    def memo(self) -> Path:
+        """The file-hash memo (:mod:`alexnet_gui.core.models.filehash`) of this cache: beside
+        the root, so the root holds entries only."""
+        return self.root.parent / MEMO_NAME
+
+    def file_digest(self, path: Path) -> str:
+        """A file's SHA-256, remembered in :attr:`memo` (OSError if it cannot be read)."""
+        return remembered_sha256(path, self.memo)
 
     def folder(self, key: str) -> Path:
         return self.root / key
@@ -95,7 +141,7 @@ class EngineCache:
             for name, facts in files.items():
                 path = folder / name
                 size_ok = path.stat().st_size == int(facts["size"])
-                if not size_ok or file_sha256(path) != facts["sha256"]:
+                if not size_ok or self.file_digest(path) != facts["sha256"]:
                     raise ValueError(f"{name} does not match its recorded hash")
             return CacheEntry(folder, dict(manifest.get("info", {})))
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:

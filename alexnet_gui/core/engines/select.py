@@ -160,13 +160,21 @@ def select_engine(
 
 def _why(requested: str, name: str) -> str:
     if requested == name:
-        return "chosen in Options > Engine (or --engine)"
+        return "chosen in Options > Engine, by --engine, or by Teach for a model it taught"
     return f"auto, set to {name} by ${ENGINE_ENV}"
 
 
 def _logged(selected: SelectedEngine) -> SelectedEngine:
     log.info("engine: %s", selected.decision)
     return selected
+
+
+def below_bar_message(label: str, agreement: float) -> str:
+    """What the user is told when the engine they chose falls short of the quality bar."""
+    return (
+        f"{label} agrees with fp32 on only {agreement:.1%} of the check images "
+        f"(below {QUALITY_BAR:.0%}; kept because you chose it)."
+    )
 
 
 def _chosen(
@@ -185,10 +193,7 @@ def _chosen(
     selected = SelectedEngine(requested, engine, reference)
     agreement = engine.agreement
     if agreement is not None and agreement < QUALITY_BAR:
-        selected.messages.append(
-            f"{engine.label} agrees with fp32 on only {agreement:.1%} of the check images "
-            f"(below {QUALITY_BAR:.0%}; kept because you chose it)."
-        )
+        selected.messages.append(below_bar_message(engine.label, agreement))
     facts = [f"{ms:.0f} ms" for ms in [batch1_ms(engine.info)] if ms is not None]
     if agreement is not None:
         facts.append(f"agrees with fp32 on {agreement:.1%}")

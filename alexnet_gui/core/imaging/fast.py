@@ -12,22 +12,65 @@ gives the usual one-line error.
 
 from __future__ import annotations
 
-import os
-import stat
-import warnings
+import platform
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
-from PIL import Image
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms.v2 import functional as F
+from torch.nn.functional import interpolate
 
-from alexnet_gui.core.errors import ImageLoadError
-from alexnet_gui.core.imaging.decode import load_image
-from alexnet_gui.core.imaging.preprocess import aspect_limited_box, eval_transform
+from alexnet_gui.core.imaging.decode import decode_for_model
+from alexnet_gui.core.imaging.numpy_preprocess import (
+    aspect_limited_box,
+    center_crop_box,
+    resized_size,
+)
+from alexnet_gui.core.imaging.preprocess import eval_transform
 from alexnet_gui.core.models.spec import Preprocessing
+
+
+def _native_uint8(interpolation: str) -> bool:
+    """Whether torch resizes uint8 directly (torchvision's rule): bilinear where the CPU has AVX2
+    or is an ARM, bicubic always; otherwise through float32 and rounding back."""
+    if interpolation == "bilinear":
+        capability = torch.backends.cpu.get_cpu_capability()
+        return capability in ("AVX2", "AVX512") or platform.machine() in ("aarch64", "arm64")
+    return interpolation == "bicubic"
+
+
+def resize_uint8(image: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
+    """A (3, H, W) uint8 picture with its short side at ``pre.resize_size``, antialiased.
+
+    torchvision's ``v2.functional.resize`` on a uint8 tensor, in torch alone (torchvision costs
+    3-4 s of start-up): the same kernel, the same output size, the same rounding.
+    """
+    channels, height, width = image.shape
+    new_width, new_height = resized_size(width, height, pre.resize_size)
+    if (new_height, new_width) == (height, width):
+        return image
+    mode = pre.interpolation
+    smooth = mode in ("bilinear", "bicubic")
+    batch = image.reshape(1, channels, height, width)
+    strides = batch.stride()
+    numel = batch.numel()
+    if batch.is_contiguous(memory_format=torch.channels_last) and numel != strides[0]:
+        # a channels-last view of an HWC array: give the batch dimension a stride torch accepts
+        batch = batch.as_strided((1, channels, height, width), (numel, *strides[1:]))
+    cast = not (mode.startswith("nearest") or _native_uint8(mode))
+    if cast:
+        batch = batch.to(torch.float32)
+    resized = interpolate(
+        batch,
+        size=[new_height, new_width],
+        mode=mode,
+        align_corners=False if smooth else None,
+        antialias=smooth,
+    )
+    if cast:
+        if mode == "bicubic":
+            resized = resized.clamp_(0, 255)
+        resized = resized.round_().to(torch.uint8)
+    return resized.reshape(channels, new_height, new_width)
 
 
 def uint8_tensor(image: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
@@ -36,11 +79,18 @@ def uint8_tensor(image: torch.Tensor, pre: Preprocessing) -> torch.Tensor:
     if box is not None:
         left, top, right, bottom = box
         image = image[:, top:bottom, left:right]
-    interpolation = InterpolationMode(pre.interpolation)
-    image = F.resize(image, [pre.resize_size], interpolation=interpolation, antialias=True)
-    image = F.center_crop(image, [pre.crop_size])
-    scaled = F.to_dtype(image, torch.float32, scale=True)
-    return F.normalize(scaled, mean=list(pre.mean), std=list(pre.std))
+    image = resize_uint8(image, pre)
+    crop = pre.crop_size
+    if image.shape[1] < crop or image.shape[2] < crop:  # never with a checked spec; as torchvision
+        pad_h, pad_w = max(0, crop - image.shape[1]), max(0, crop - image.shape[2])
+        image = torch.nn.functional.pad(
+            image, [pad_w // 2, (pad_w + 1) // 2, pad_h // 2, (pad_h + 1) // 2]
+        )
+    left, top, right, bottom = center_crop_box(image.shape[2], image.shape[1], crop)
+    scaled = image[:, top:bottom, left:right].to(torch.float32) / 255.0
+    mean = torch.tensor(pre.mean, dtype=torch.float32).view(3, 1, 1)
+    std = torch.tensor(pre.std, dtype=torch.float32).view(3, 1, 1)
+    return scaled.sub_(mean).div_(std)
 
 
 def frame_tensor(frame: np.ndarray, pre: Preprocessing) -> torch.Tensor:
@@ -53,37 +103,10 @@ def frame_tensor(frame: np.ndarray, pre: Preprocessing) -> torch.Tensor:
     return uint8_tensor(torch.from_numpy(frame).permute(2, 0, 1), pre)
 
 
-def _plain_jpeg(path: Path) -> bool:
-    """Whether Pillow's header check calls it an RGB or grey JPEG of an acceptable size."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return image.format == "JPEG" and image.mode in ("RGB", "L")
-    except Exception:  # the still-image path reports the problem in its own words
-        return False
-
-
 def file_tensor(path: Path, pre: Preprocessing) -> torch.Tensor:
-    """A file to the model input: OpenCV for plain JPEGs, Pillow for everything else."""
-    path = Path(path)
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        mode = None  # load_image words it (not found, permission denied...)
-    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        # Reading a FIFO blocks until someone writes to it; a device may never end.
-        raise ImageLoadError(f"{path.name}: not a regular file (a pipe, socket or device).")
-    if mode is not None and stat.S_ISREG(mode) and _plain_jpeg(path):
-        try:
-            data = np.fromfile(path, dtype=np.uint8)
-            # libjpeg pads a truncated file with grey where Pillow refuses it: no end marker,
-            # no fast path, so a cut-off download is an error here too.
-            ends = len(data) > 4 and data[-2] == 0xFF and data[-1] == 0xD9
-            rgb = cv2.imdecode(data, cv2.IMREAD_COLOR_RGB) if ends else None
-        except (cv2.error, OSError, ValueError):
-            rgb = None
-        if rgb is not None:
-            return frame_tensor(rgb, pre)
-        # damaged or unusual after the header: Pillow decodes it or says what is wrong
-    return eval_transform(pre)(load_image(path))
+    """A file to the model input: OpenCV for plain JPEGs, Pillow for everything else
+    (:func:`alexnet_gui.core.imaging.decode.decode_for_model`)."""
+    pixels = decode_for_model(path)
+    if isinstance(pixels, np.ndarray):
+        return frame_tensor(pixels, pre)
+    return eval_transform(pre)(pixels)

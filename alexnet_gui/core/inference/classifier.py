@@ -87,15 +87,7 @@ class Classifier:
 
     @property
     def info(self) -> ModelInfo:
-        return ModelInfo(
-            name=self.spec.name,
-            arch=self.spec.arch,
-            num_classes=self.spec.num_classes,
-            source=self.spec.source,
-            input_size=self.spec.preprocessing.crop_size,
-            device=self._device_text(),
-            categories=self.spec.categories,
-        )
+        return ModelInfo.of(self.spec, self._device_text())
 
     def set_device(self, name: str) -> torch.device:
         """Move the model; the old device's memory is released."""

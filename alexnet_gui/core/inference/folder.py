@@ -6,6 +6,10 @@ file gets its answer or a one-line reason, in input order; a bad file costs one 
 The CLI (:func:`classify_paths`) and the window's folder table (``workers/folder_batch.py``) both
 call :func:`classify_chunk`, so they word a bad file alike, and a GPU that runs out of memory
 finishes the run on the CPU (:mod:`alexnet_gui.core.inference.fallback`) in both.
+
+Either classifier works: the torch :class:`~.classifier.Classifier`, or the fast start path's
+:class:`~.quick.QuickClassifier` (Pillow and numpy inputs, no torch imported; the CPU only, so
+no out-of-memory fallback). Importing this module imports no torch.
 """
 
 from __future__ import annotations
@@ -16,18 +20,20 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-import torch
+import numpy as np
 
 from alexnet_gui.core.errors import UserFacingError, without_name
 from alexnet_gui.core.imaging.decode import load_image
-from alexnet_gui.core.imaging.fast import file_tensor
-from alexnet_gui.core.inference.fallback import run_with_oom_fallback
+from alexnet_gui.core.inference.quick import QuickClassifier
 
 if TYPE_CHECKING:
     from alexnet_gui.core.inference.classifier import Classifier
+    from alexnet_gui.core.models.spec import Preprocessing
     from alexnet_gui.core.results import Prediction
+
+    AnyClassifier: TypeAlias = Classifier | QuickClassifier
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +59,7 @@ class Chunk:
 
 
 def classify_chunk(
-    classifier: Classifier,
+    classifier: AnyClassifier,
     paths: Sequence[Path],
     *,
     topk: int = 5,
@@ -70,13 +76,13 @@ def classify_chunk(
     """
     started = time.perf_counter()
     if pool is None:
-        with ThreadPoolExecutor(_threads()) as own:
+        with ThreadPoolExecutor(_threads(classifier)) as own:
             return _classify_chunk(classifier, paths, topk, tta, own, stop, started)
     return _classify_chunk(classifier, paths, topk, tta, pool, stop, started)
 
 
 def classify_paths(
-    classifier: Classifier,
+    classifier: AnyClassifier,
     paths: Sequence[Path],
     *,
     topk: int = 5,
@@ -91,7 +97,7 @@ def classify_paths(
     forward pass has about as many inputs. ``on_note`` gets the out-of-memory note, if any.
     """
     size = max(1, batch_size // TENCROP) if tta else max(1, batch_size)
-    with ThreadPoolExecutor(_threads()) as pool:
+    with ThreadPoolExecutor(_threads(classifier)) as pool:
         for first in range(0, len(paths), size):
             chunk = classify_chunk(
                 classifier, paths[first : first + size], topk=topk, tta=tta, pool=pool
@@ -101,15 +107,45 @@ def classify_paths(
             yield from chunk.rows
 
 
-def model_input(classifier: Classifier, path: Path, *, tta: bool = False) -> torch.Tensor:
-    """(1, 3, S, S) from the fast decoder, or TenCrop's (10, 3, S, S) from the still path."""
+def model_input(classifier: AnyClassifier, path: Path, *, tta: bool = False) -> Any:
+    """(1, 3, S, S) from the fast decoder, or TenCrop's (10, 3, S, S) from the still path; a
+    numpy array for the quick classifier, a tensor for the torch one."""
+    if isinstance(classifier, QuickClassifier):
+        return classifier.file_input(path, tta=tta)
     if tta:
         return classifier.preprocess(load_image(path), tta=True)
     return file_tensor(path, classifier.spec.preprocessing).unsqueeze(0)
 
 
+def file_tensor(path: Path, pre: Preprocessing) -> Any:
+    """The torch classifier's decoder, :func:`alexnet_gui.core.imaging.fast.file_tensor`,
+    imported on first use so that the quick path never imports torch."""
+    from alexnet_gui.core.imaging.fast import file_tensor as decode
+
+    return decode(path, pre)
+
+
+def _predict(
+    classifier: AnyClassifier, inputs: list[Any], topk: int, tta: bool, started: float
+) -> tuple[list[Prediction], str | None]:
+    """One forward pass over the chunk's inputs, and the out-of-memory note, if any."""
+    if isinstance(classifier, QuickClassifier):
+        batch = np.concatenate(inputs)
+        return classifier.classify_prepared(batch, topk=topk, tta=tta, started=started), None
+    import torch
+
+    from alexnet_gui.core.inference.fallback import run_with_oom_fallback
+
+    tensors = torch.cat(inputs)
+    torch_classifier = classifier
+    return run_with_oom_fallback(
+        torch_classifier,
+        lambda: torch_classifier.classify_prepared(tensors, topk=topk, tta=tta, started=started),
+    )
+
+
 def _classify_chunk(
-    classifier: Classifier,
+    classifier: AnyClassifier,
     paths: Sequence[Path],
     topk: int,
     tta: bool,
@@ -117,7 +153,7 @@ def _classify_chunk(
     stop: Callable[[], bool] | None,
     started: float,
 ) -> Chunk:
-    def read(path: Path) -> torch.Tensor | str:
+    def read(path: Path) -> Any:
         try:
             return model_input(classifier, path, tta=tta)
         except Exception as exc:  # a decoder bug costs one row, not the folder
@@ -126,7 +162,7 @@ def _classify_chunk(
             return _reason(path, exc)
 
     futures = [pool.submit(read, path) for path in paths]
-    decoded: list[torch.Tensor | str] = []
+    decoded: list[Any] = []
     for future in futures:
         if decoded and stop is not None and stop():
             for rest in futures[len(decoded) :]:
@@ -134,16 +170,12 @@ def _classify_chunk(
             break
         decoded.append(future.result())
     done = paths[: len(decoded)]
-    inputs = [item for item in decoded if isinstance(item, torch.Tensor)]
+    inputs = [item for item in decoded if not isinstance(item, str)]
     predictions: list[Prediction] = []
     note = None
     if inputs:
-        batch = torch.cat(inputs)
         try:
-            predictions, note = run_with_oom_fallback(
-                classifier,
-                lambda: classifier.classify_prepared(batch, topk=topk, tta=tta, started=started),
-            )
+            predictions, note = _predict(classifier, inputs, topk, tta, started)
         except Exception as exc:  # a broken model costs these rows; the caller goes on
             log.info("classifying %d images failed", len(inputs), exc_info=True)
             decoded = [
@@ -158,7 +190,11 @@ def _classify_chunk(
     return Chunk(rows, note)
 
 
-def _threads() -> int:
+def _threads(classifier: AnyClassifier) -> int:
+    if isinstance(classifier, QuickClassifier):
+        return max(1, classifier.threads)
+    import torch
+
     return max(1, torch.get_num_threads())
 
 

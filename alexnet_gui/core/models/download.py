@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from alexnet_gui import __version__
 from alexnet_gui.core.errors import DownloadError
+from alexnet_gui.core.models import imagenet
 from alexnet_gui.paths import torch_hub_checkpoints_dir
 
 ProgressCallback = Callable[[int, int | None], None]
@@ -101,16 +102,11 @@ def downloaded_path(url: str | None = None, *, dest_dir: Path | None = None) -> 
 
 
 def _official_url() -> str:
-    # Imported here: weights imports torch, seconds of start-up a download does not need.
-    from alexnet_gui.core.models.weights import imagenet_spec
-
-    return str(imagenet_spec().url)
+    return imagenet.URL
 
 
 def _official_file_name() -> str:
-    from alexnet_gui.core.models.weights import imagenet_file_name
-
-    return imagenet_file_name()
+    return imagenet.FILE_NAME
 
 
 def _target(url: str, dest_dir: Path | None) -> tuple[Path, str]:

@@ -9,7 +9,8 @@ for free; :mod:`.weights` builds models from them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from os import PathLike
 from typing import Any
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -66,3 +67,27 @@ class WeightsSpec:
     @property
     def num_classes(self) -> int:
         return len(self.categories)
+
+
+#: The key of :func:`weights_file_facts` in a spec's metadata.
+WEIGHTS_FILE = "weights_file"
+
+
+def with_weights_file(
+    spec: WeightsSpec, path: str | PathLike[str], stamp: list[int], kind: str
+) -> WeightsSpec:
+    """``spec`` remembering the file it was loaded from (:func:`weights_file_facts`).
+
+    The engine cache keys this model's engines by that file's hash, so a spec made for another
+    model (fine-tuned, taught) must not carry it: build it anew or ``replace(..., metadata={})``.
+    """
+    facts = {"path": str(path), "stamp": list(stamp), "kind": kind}
+    return replace(spec, metadata={**spec.metadata, WEIGHTS_FILE: facts})
+
+
+def weights_file_facts(spec: WeightsSpec) -> Mapping[str, Any] | None:
+    """``{"path", "stamp", "kind"}`` of the file ``spec`` was loaded from, or None (a model made
+    in memory, e.g. by training). ``stamp`` is :func:`.filehash.file_stamp` taken before the file
+    was read; ``kind`` is ``imagenet``, ``state_dict`` or ``checkpoint``."""
+    facts = spec.metadata.get(WEIGHTS_FILE)
+    return facts if isinstance(facts, Mapping) else None

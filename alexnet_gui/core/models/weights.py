@@ -1,8 +1,9 @@
 """Finding and loading weights safely: the ImageNet file, a state_dict, or one of our checkpoints.
 
 What the weights are (:class:`~alexnet_gui.core.models.spec.WeightsSpec`) is pure data in
-:mod:`.spec`; the checkpoint format is owned by :mod:`.checkpoints`. This module turns a file into
-a model and its spec, with ``weights_only=True`` only.
+:mod:`.spec`, the ImageNet weights' facts in :mod:`.imagenet`; the checkpoint format is owned by
+:mod:`.checkpoints`. This module turns a file into a model and its spec, with
+``weights_only=True`` only.
 """
 
 from __future__ import annotations
@@ -15,57 +16,32 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchvision.models import AlexNet_Weights
 
 from alexnet_gui.core.errors import WeightsError, WeightsNotFoundError
-from alexnet_gui.core.models.architectures import INPUT_SIZES, build_model, num_classes_of
+from alexnet_gui.core.models.architectures import build_model, num_classes_of
 from alexnet_gui.core.models.checkpoints import is_checkpoint, spec_from_checkpoint
-from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
-from alexnet_gui.paths import models_dir, torch_hub_checkpoints_dir
+from alexnet_gui.core.models.filehash import file_stamp
+from alexnet_gui.core.models.imagenet import (
+    find_imagenet_weights,
+    imagenet_file_name,
+    imagenet_search_paths,
+    imagenet_spec,
+    missing_imagenet_message,
+    state_dict_spec,
+)
+from alexnet_gui.core.models.spec import WeightsSpec, weights_file_facts, with_weights_file
 
-
-def imagenet_spec() -> WeightsSpec:
-    """torchvision's ``AlexNet_Weights.IMAGENET1K_V1``, read from torchvision itself."""
-    weights = AlexNet_Weights.IMAGENET1K_V1
-    preset = weights.transforms()
-    return WeightsSpec(
-        name="ImageNet (torchvision)",
-        arch="torchvision",
-        categories=tuple(weights.meta["categories"]),
-        preprocessing=Preprocessing(
-            resize_size=int(preset.resize_size[0]),
-            crop_size=int(preset.crop_size[0]),
-            mean=tuple(preset.mean),
-            std=tuple(preset.std),
-            interpolation=preset.interpolation.value,
-        ),
-        source=weights.url,
-        url=weights.url,
-        metadata={"acc@1": weights.meta["_metrics"]["ImageNet-1K"]["acc@1"]},
-    )
-
-
-def imagenet_file_name() -> str:
-    """``alexnet-owt-7be5be79.pth``: the name torch.hub saves the official file under."""
-    return AlexNet_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
-
-
-def imagenet_search_paths() -> list[Path]:
-    """Where the ImageNet weights are looked for, in order."""
-    name = imagenet_file_name()
-    return [torch_hub_checkpoints_dir() / name, models_dir() / name]
-
-
-def find_imagenet_weights() -> Path | None:
-    return next((p for p in imagenet_search_paths() if p.is_file()), None)
-
-
-def missing_imagenet_message() -> str:
-    where = " or ".join(str(p.parent) for p in imagenet_search_paths())
-    return (
-        f"ImageNet weights not found. Run `alexnet-gui download`, or put the official file "
-        f"{imagenet_file_name()} into {where}."
-    )
+__all__ = [
+    "LoadedModel",
+    "find_imagenet_weights",
+    "imagenet_file_name",
+    "imagenet_search_paths",
+    "imagenet_spec",
+    "load_weights",
+    "missing_imagenet_message",
+    "read_weights_file",
+    "weights_file_facts",
+]
 
 
 @dataclass
@@ -97,23 +73,41 @@ def read_weights_file(path: Path) -> Any:
 
 
 def load_weights(path: Path | str | None = None) -> LoadedModel:
-    """The ImageNet weights (``path=None``), a state_dict file, or one of our checkpoints."""
+    """The ImageNet weights (``path=None``), a state_dict file, or one of our checkpoints.
+
+    The spec's metadata records the file (:func:`weights_file_facts`): the engine cache keys
+    converted engines by the file's own hash, which the fast start path finds without torch.
+    """
     if path is None:
         found = find_imagenet_weights()
         if found is None:
             raise WeightsNotFoundError(missing_imagenet_message())
+        stamp = _stamp_of(found)
         spec = replace(imagenet_spec(), source=str(found))
         state = _state_dict_of(read_weights_file(found), found)
+        spec = _with_file(spec, found, stamp, "imagenet")
         return LoadedModel(_model_from_state(state, spec, found), spec)
 
     path = Path(path)
+    stamp = _stamp_of(path)
     data = read_weights_file(path)
     if is_checkpoint(data):
-        spec = spec_from_checkpoint(data, path)
+        spec = _with_file(spec_from_checkpoint(data, path), path, stamp, "checkpoint")
         return LoadedModel(_model_from_state(data["state_dict"], spec, path), spec)
     state = _state_dict_of(data, path)
-    spec = _spec_for_state_dict(state, path)
+    spec = _with_file(_spec_for_state_dict(state, path), path, stamp, "state_dict")
     return LoadedModel(_model_from_state(state, spec, path), spec)
+
+
+def _stamp_of(path: Path) -> list[int] | None:
+    try:
+        return file_stamp(path)
+    except OSError:
+        return None  # read_weights_file words the problem
+
+
+def _with_file(spec: WeightsSpec, path: Path, stamp: list[int] | None, kind: str) -> WeightsSpec:
+    return spec if stamp is None else with_weights_file(spec, path, stamp, kind)
 
 
 def _state_dict_of(data: Any, path: Path) -> Mapping[str, torch.Tensor]:
@@ -134,16 +128,7 @@ def _spec_for_state_dict(state: Mapping[str, torch.Tensor], path: Path) -> Weigh
             f"{path.name} does not fit torchvision's AlexNet (no classifier.6.weight); "
             "paper-architecture models are loaded from alexnet-gui checkpoints."
         )
-    n = int(out.shape[0])
-    imagenet = imagenet_spec().categories
-    categories = imagenet if n == len(imagenet) else tuple(f"class {i}" for i in range(n))
-    return WeightsSpec(
-        name=path.name,
-        arch="torchvision",
-        categories=categories,
-        preprocessing=Preprocessing(crop_size=INPUT_SIZES["torchvision"]),
-        source=str(path),
-    )
+    return state_dict_spec(path, int(out.shape[0]))
 
 
 def _model_from_state(

@@ -66,11 +66,19 @@ class BrowseController(QObject):
         self._session.update_settings(recent_files=settings.recent_files, last_folder=str(folder))
         self._show_when_listed = True
         self._single_file = len(paths) == 1 and not paths[0].is_dir()
-        if self._single_file:
-            self.collection.set(paths)
+        first = paths if self._single_file else self._first_image_of(paths)
+        if first:  # the picture at once, not after the worker (maybe still loading) lists them
+            self.collection.set(first)
             self.show_current()
             self._show_when_listed = False
         self.start_batch(paths)
+
+    @staticmethod
+    def _first_image_of(paths: list[Path]) -> list[Path]:
+        """The first image directly in a single opened folder (the worker lists the rest)."""
+        if len(paths) != 1 or not paths[0].is_dir():
+            return []
+        return folder_images(paths[0])[:1]
 
     def on_content_dropped(self, content: list[Path] | Source | None) -> None:
         """The window's ``content_dropped``: :meth:`open_content`, its answer unused."""
@@ -82,7 +90,7 @@ class BrowseController(QObject):
             self.open_paths(content)
         elif content is not None:
             self._session.image_opened.emit()
-            self._session.submit(content)
+            self._session.submit_still(content)
         else:
             return False
         return True
@@ -101,7 +109,7 @@ class BrowseController(QObject):
             self._session.image_opened.emit()
             self._batch.select_row(self.collection.index)
             self._session.post_status(f"Classifying {path.name}…", 0)
-            self._session.submit(FileSource(path))
+            self._session.submit_still(FileSource(path))
 
     def navigate(self, step: int) -> None:
         """Left/Right and friends; with one file open, they browse that file's folder."""
@@ -143,7 +151,7 @@ class BrowseController(QObject):
         if target is None:
             return
         try:
-            png, json_file = export_result(result, target)
+            png, json_file = export_result(result, target, self._session.export_pictures())
         except ExportError as exc:
             self._session.post_message(str(exc))
             return

@@ -10,7 +10,7 @@ from PyQt5.QtGui import QColor, QPainter, QPaintEvent, QPixmap
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from alexnet_gui.core.results import ClassScore
-from alexnet_gui.ui.widgets.overlay import fit_rect, paint_scores
+from alexnet_gui.ui.widgets.overlay import fit_rect, paint_note, paint_scores
 from alexnet_gui.ui.widgets.qimage import array_to_pixmap
 
 BACKGROUND = QColor(38, 40, 44)
@@ -27,7 +27,8 @@ class ImageView(QWidget):
     paint would make resizing stutter. A live stream replaces the picture and the scores
     separately (:meth:`show_live_frame`, :meth:`show_scores`): the newest frame under the latest
     result. :attr:`showing_live` says whether the picture is such a frame (running, frozen or
-    stopped), so results then change only the overlay.
+    stopped), so results then change only the overlay. A quiet :attr:`note` ("classifying…")
+    stays on the picture until the next scores arrive.
 
     Signals:
         painted(): a paint has finished; what was set before it is now on screen.
@@ -47,6 +48,7 @@ class ImageView(QWidget):
         self._caption: str | None = None
         self._text = PLACEHOLDER
         self._live = False
+        self._note: str | None = None
 
     @property
     def showing_live(self) -> bool:
@@ -61,6 +63,16 @@ class ImageView(QWidget):
     def scores(self) -> tuple[ClassScore, ...]:
         return self._scores
 
+    @property
+    def note(self) -> str | None:
+        return self._note
+
+    def set_note(self, text: str | None) -> None:
+        """A quiet line on the picture ("classifying…") until the next scores; None: none."""
+        if text != self._note:
+            self._note = text
+            self.update()
+
     def show_image(
         self, image: np.ndarray, scores: Sequence[ClassScore] = (), *, caption: str | None = None
     ) -> None:
@@ -70,6 +82,7 @@ class ImageView(QWidget):
         self._scaled = None
         self._scores = tuple(scores)
         self._caption = caption
+        self._note = None
         self.update()
 
     def show_frame(self, image: np.ndarray) -> None:
@@ -91,6 +104,7 @@ class ImageView(QWidget):
         """Replace the scores and keep the picture: a result for a frame already replaced."""
         self._scores = tuple(scores)
         self._caption = caption
+        self._note = None
         self.update()
 
     def show_text(self, text: str) -> None:
@@ -99,6 +113,7 @@ class ImageView(QWidget):
         self._pixmap = self._scaled = None
         self._scores = ()
         self._caption = None
+        self._note = None
         self._text = text
         self.update()
 
@@ -125,6 +140,8 @@ class ImageView(QWidget):
             target = self.image_rect()
             painter.drawPixmap(target.topLeft(), self._scaled_pixmap(target))
             paint_scores(painter, target, self._scores, caption=self._caption)
+            if self._note and not self._scores:
+                paint_note(painter, target, self._note)
         painter.end()
         self.painted.emit()
 

@@ -18,6 +18,7 @@ BOX_COLOUR = QColor(0, 0, 0, 165)
 TEXT_COLOUR = QColor(255, 255, 255)
 BAR_COLOUR = QColor(88, 166, 255)
 TOP1_COLOUR = QColor(255, 214, 102)
+NOTE_COLOUR = QColor(255, 255, 255, 200)
 
 
 def percent(probability: float) -> str:
@@ -106,6 +107,27 @@ def _paint_scores_box(
         painter.fillRect(bar, QColor(255, 255, 255, 45))
         bar.setWidth(text_rect.width() * max(0.0, min(1.0, score.probability)))
         painter.fillRect(bar, BAR_COLOUR)
+
+
+def paint_note(painter: QPainter, image_rect: QRectF, text: str) -> None:
+    """A quiet line ("classifying…") in the picture's top-left corner, where the top-k will be."""
+    font = overlay_font(image_rect)
+    font.setPixelSize(max(10, int(font.pixelSize() * 0.8)))
+    metrics = QFontMetricsF(font)
+    pad = metrics.height() * 0.45
+    margin = metrics.height() * 0.6
+    text = metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                              max(10.0, image_rect.width() - 2 * margin - 2 * pad))
+    box = QRectF(image_rect.left() + margin, image_rect.top() + margin,
+                 metrics.horizontalAdvance(text) + 2 * pad, metrics.height() + pad)
+    painter.save()
+    painter.setRenderHint(QPainter.Antialiasing)
+    painter.setRenderHint(QPainter.TextAntialiasing)
+    painter.setFont(font)
+    _rounded_box(painter, box, pad)
+    painter.setPen(NOTE_COLOUR)
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()
 
 
 def _rounded_box(painter: QPainter, box: QRectF, radius: float) -> None:

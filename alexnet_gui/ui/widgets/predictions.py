@@ -60,6 +60,9 @@ class ScoreRow(QWidget):
         self.percent = QLabel()
         self.percent.setAlignment(Qt.Alignment(Qt.AlignmentFlag.AlignRight)
                                   | Qt.AlignmentFlag.AlignVCenter)
+        # As wide as the widest value from the start: a width that follows the text jitters on
+        # live video and was seen cut to "00.0 %" when a score first reached 100 %.
+        self.percent.setMinimumWidth(self.percent.fontMetrics().horizontalAdvance("100.0 %") + 2)
         self.bar = QProgressBar()
         self.bar.setRange(0, BAR_STEPS)
         self.bar.setTextVisible(False)
