@@ -1,15 +1,22 @@
-"""Milliseconds per picture of the "look inside" panel: kernel grid, feature grids, Grad-CAM.
+"""Milliseconds per picture of the "look inside" panel, and of each explanation method.
 
-Run with ``.venv/bin/python benchmarks/visualize.py [--device cpu|cuda] [--repeat 30]``. Random
-weights (speed does not depend on the values); a 640x480 picture, like a webcam frame. The grids
-are drawn from activations already on the CPU, as the worker does after its forward pass; the
-rows at the bottom time whole passes, with the plain classify path as the baseline. Prints one
-table of medians (p50) and 90th percentiles over repeated runs after warm-up.
+Run with ``.venv/bin/python benchmarks/visualize.py [--device cpu|cuda] [--repeat 30]
+[--part all|panel|explain]``. Random weights (speed does not depend on the values, except
+Score-CAM's, which skips constant maps: the table says how many it ran); a 640x480 picture, like
+a webcam frame. The grids are drawn from activations already on the CPU, as the worker does after
+its forward pass; the rows at the bottom time whole passes, with the plain classify path as the
+baseline. That table gives medians (p50) and 90th percentiles over repeated runs after warm-up.
+
+The second table times :func:`~alexnet_gui.core.visualize.explain.explain` per method (AlexNet,
+one 224x224 crop of a bundled photo, batch 1, default options: relu5, Score-CAM and occlusion 32
+at a time, occlusion patch 32 stride 16), as the mean of a few runs after one warm-up, and divides
+each by one plain forward pass timed in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from collections.abc import Callable
@@ -22,11 +29,15 @@ import torch
 from PIL import Image
 from timing import times_ms
 
+from alexnet_gui.core.engines import cpu
+from alexnet_gui.core.engines.calibration import bundled_photos
+from alexnet_gui.core.imaging.decode import load_image
 from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.architectures import build_model
 from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
 from alexnet_gui.core.models.weights import LoadedModel
 from alexnet_gui.core.visualize.drawing import feature_grid, feature_map, overlay
+from alexnet_gui.core.visualize.explain import METHODS, SLOW_METHODS, ExplainOptions, explain
 from alexnet_gui.core.visualize.gradcam import grad_cam
 from alexnet_gui.core.visualize.inside import conv1_weights, kernel_grid, look_inside
 
@@ -51,7 +62,69 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--explain-repeat", type=int, default=5,
+                        help="runs per explanation method (the slow two: at most 3)")
+    parser.add_argument("--part", choices=("all", "panel", "explain"), default="all")
     args = parser.parse_args()
+    print(f"CPU: {cpu.cpu_model()} ({os.cpu_count()} logical CPUs, "
+          f"torch threads {torch.get_num_threads()})")  # fmt: skip
+    if args.part in ("all", "panel"):
+        panel(args)
+    if args.part in ("all", "explain"):
+        explanations(args)
+
+
+def explanations(args: argparse.Namespace) -> None:
+    """Each method's mean ms per image, and that over one plain forward pass of the same run."""
+    torch.manual_seed(0)
+    tv = _classifier("torchvision", args.device)
+    photo = next(p for p in bundled_photos() if p.stem == "chelsea")
+    batch = tv.preprocess(load_image(photo)).to(tv.device)
+
+    def synced(fn: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            out = fn()
+            if tv.device.type == "cuda":
+                torch.cuda.synchronize()
+            return out
+
+        return run
+
+    def forward() -> object:
+        with torch.inference_mode():
+            return tv.model(batch)
+
+    forward_ms = statistics.mean(times_ms(synced(forward), max(args.explain_repeat, 10)))
+    print(f"\nexplain(): AlexNet torchvision, 1x3x224x224 ({photo.name}), device {tv.device}, "
+          f"mean of runs after 1 warm-up")  # fmt: skip
+    print(f"{'method':<18}{'settings':<46}{'runs':>5}{'ms/image':>11}{'x forward':>11}")
+    print(f"{'forward pass':<18}{'inference_mode, no explanation':<46}"
+          f"{max(args.explain_repeat, 10):>5}{forward_ms:>11.1f}{1.0:>11.1f}")  # fmt: skip
+    for method in METHODS:
+        runs = min(args.explain_repeat, 3) if method in SLOW_METHODS else args.explain_repeat
+        mean, passes = _time_method(tv.model, batch, method, runs, synced)
+        settings = {"scorecam": f"relu5, {passes} non-constant maps, batch 32",
+                    "occlusion": f"patch 32, stride 16: {passes} passes, batch 32",
+                    "guided-backprop": ""}.get(method, "relu5")  # fmt: skip
+        print(f"{method:<18}{settings:<46}{runs:>5}{mean:>11.1f}{mean / forward_ms:>11.1f}",
+              flush=True)  # fmt: skip
+
+
+def _time_method(model: torch.nn.Module, batch: torch.Tensor, method: str, runs: int,
+                 synced: Callable[[Callable[[], object]], Callable[[], object]]
+                 ) -> tuple[float, int]:  # fmt: skip
+    """Mean ms of ``explain`` with default options, and how many masked passes it ran."""
+    options = ExplainOptions(method)
+    totals: list[int] = []
+
+    def once() -> object:
+        return explain(model, batch, options, progress=lambda _done, total: totals.append(total))
+
+    samples = times_ms(synced(once), runs, warmup=1)
+    return statistics.mean(samples), totals[-1] if totals else 0
+
+
+def panel(args: argparse.Namespace) -> None:
     torch.manual_seed(0)
     picture = Image.fromarray(np.random.default_rng(0).integers(0, 256, (480, 640, 3), np.uint8))
     display = np.asarray(picture)

@@ -9,7 +9,10 @@ Settings go to a temporary folder, so the user's own are never touched. Run it u
 
 ``--weights`` is any AlexNet state_dict; the README's pictures use a random, untrained one (the
 ImageNet weights cannot be shipped in the repository), made with ``torch.manual_seed(0)`` and
-``torch.save(torchvision.models.alexnet().state_dict(), PATH)``.
+``torch.save(torchvision.models.alexnet().state_dict(), PATH)``. The Explain tab's picture
+(``--tab explain --method ...``) needs a trained model instead, whose evidence means something:
+``docs/screenshot-explain.png`` was taken with a Fashion-MNIST checkpoint from
+``benchmarks/train_fashion_mnist.py`` (see the README).
 """
 
 from __future__ import annotations
@@ -37,8 +40,12 @@ def main() -> int:
     parser.add_argument("--image", type=Path, default=REPO / "resources/samples/chelsea.jpg")
     parser.add_argument("--layer", default="relu1")
     parser.add_argument("--out", type=Path, default=REPO / "docs/screenshot-inside.png")
-    parser.add_argument("--tab", choices=("kernels", "features", "gradcam", "input"),
+    parser.add_argument("--tab", choices=("kernels", "features", "explain", "input"),
                         default="features")
+    parser.add_argument("--method", default="gradcam", help="the Explain tab's method")
+    parser.add_argument("--explain-layer", help="the layer a CAM method reads (default relu5)")
+    parser.add_argument("--patch", type=int, help="occlusion patch, pixels of the model input")
+    parser.add_argument("--stride", type=int, help="occlusion stride")
     parser.add_argument("--size", default="1600x900", help="window size, WIDTHxHEIGHT")
     args = parser.parse_args()
     app = create_application()
@@ -53,16 +60,25 @@ def main() -> int:
         gui.window.resizeDocks([dock], [620], Qt.Horizontal)
         gui.window.resizeDocks([gui.window.folder_dock], [1], Qt.Vertical)
         gui.window.folder_dock.hide()
-        tabs = {"kernels": panel.kernels, "features": panel.features, "gradcam": panel.gradcam,
+        tabs = {"kernels": panel.kernels, "features": panel.features, "explain": panel.gradcam,
                 "input": panel.model_input}
         panel.tabs.setCurrentWidget(tabs[args.tab])
-        panel.on_main.setChecked(args.tab == "gradcam")
+        panel.on_main.setChecked(args.tab == "explain")
+        explain = panel.gradcam
+        explain.method.setCurrentIndex(explain.method.findData(args.method))
+        explain.patch.setValue(args.patch or explain.patch.value())
+        explain.stride.setValue(args.stride or explain.stride.value())
+        gui.inside.slow.explanation_shown.connect(lambda: QTimer.singleShot(600, save))
         state = {"clicked": False, "saved": False, "code": 1}
 
         def on_painted(views: object) -> None:
             features = views.network.features
+            if args.tab == "explain" and args.explain_layer and (
+                    explain.layer.currentData() != args.explain_layer):
+                explain.layer.setCurrentText(args.explain_layer)  # filled from the first result
+                return
             if args.tab != "features" or features is None:
-                if args.tab != "gradcam" or views.gradcam is not None:
+                if args.tab != "explain" or views.gradcam is not None:
                     QTimer.singleShot(600, save)
                 return
             if features.layer != args.layer:  # the list is filled from the first result

@@ -1,5 +1,7 @@
-"""Export a result (annotated PNG + JSON) and the batch table (CSV), atomically.
+"""Export a result (annotated PNG + JSON, and the panels' pictures) and the batch table (CSV).
 
+What a panel shows of the picture (the Explain tab's explanation, say) goes along as an
+:class:`ExportPicture`: a PNG beside the annotated one, listed in the JSON with what it shows.
 Each file is written to a temporary file in the target folder and renamed over the target only
 when every file of the export has been written, so a full disk or a read-only folder leaves no
 partial file behind and the message says which folder and why.
@@ -14,9 +16,11 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PyQt5.QtCore import QBuffer, QByteArray, QIODevice, QRectF
 from PyQt5.QtGui import QImage, QPainter
 
@@ -29,6 +33,19 @@ from alexnet_gui.ui.widgets.qimage import array_to_qimage
 
 class ExportError(UserFacingError):
     """An export could not be written; nothing was left behind."""
+
+
+@dataclass(frozen=True, eq=False)
+class ExportPicture:
+    """A panel's picture exported with the result: ``NAME.<name>.png`` and a JSON entry.
+
+    ``name`` is a file-name part (``explain-gradcam``); ``record`` says what the picture shows
+    (method, layer, class...), in JSON types.
+    """
+
+    name: str
+    image: np.ndarray = field(repr=False)
+    record: Mapping[str, object] = field(default_factory=dict)
 
 
 def annotated_image(result: ClassifyResult) -> QImage:
@@ -68,13 +85,26 @@ def result_record(result: ClassifyResult, image_name: str) -> dict[str, object]:
     }
 
 
-def export_result(result: ClassifyResult, png_path: Path) -> tuple[Path, Path]:
-    """Write ``png_path`` and the JSON beside it (same name, ``.json``); both or neither."""
+def export_result(result: ClassifyResult, png_path: Path,
+                  extras: Sequence[ExportPicture] = ()) -> tuple[Path, Path]:
+    """Write ``png_path`` and the JSON beside it (same name, ``.json``); all files or none.
+
+    Each of ``extras`` goes to ``<png stem>.<name>.png`` and into the JSON's ``"pictures"``.
+    """
     png_path = png_path if png_path.suffix.lower() == ".png" else png_path.with_suffix(".png")
     json_path = png_path.with_suffix(".json")
-    record = json.dumps(result_record(result, png_path.name), indent=2, ensure_ascii=False)
-    write_atomically({png_path: encode_png(annotated_image(result)),
-                      json_path: (record + "\n").encode("utf-8")})
+    files = {png_path: encode_png(annotated_image(result))}
+    record = result_record(result, png_path.name)
+    if extras:
+        pictures = []
+        for extra in extras:
+            path = png_path.with_name(f"{png_path.stem}.{extra.name}.png")
+            files[path] = encode_png(array_to_qimage(extra.image))
+            pictures.append({"name": extra.name, "image": path.name, **extra.record})
+        record["pictures"] = pictures
+    text = json.dumps(record, indent=2, ensure_ascii=False)
+    files[json_path] = (text + "\n").encode("utf-8")
+    write_atomically(files)
     return png_path, json_path
 
 

@@ -161,6 +161,29 @@ def embed(classifier: Classifier, images: Sequence[Image.Image]) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+#: A file still to index: its name in the index, its path, mtime (ns) and size.
+Todo = tuple[str, Path, int, int]
+
+
+def decode_batch(
+        todo: Sequence[Todo]) -> tuple[list[Image.Image], list[tuple[str, int, int]], int]:
+    """The pictures of ``todo`` that decode, their (name, mtime, size), and how many did not.
+
+    A file that cannot be read costs that file, never the whole index (nor does a decoder bug).
+    """
+    images, names, failed = [], [], 0
+    for name, path, mtime, size in todo:
+        try:
+            images.append(load_image(path))
+            names.append((name, mtime, size))
+        except ImageLoadError:
+            failed += 1
+        except Exception:
+            log.exception("decoding %s for an index failed", path)
+            failed += 1
+    return images, names, failed
+
+
 def update_index(
     folder: Path | str,
     classifier: Classifier,
@@ -186,7 +209,7 @@ def update_index(
     saved = FeatureIndex.load(target, folder, model_key)
     old = {} if saved is None else {p: i for i, p in enumerate(saved.paths)}
     rows: dict[str, tuple[int, int, np.ndarray]] = {}
-    todo: list[tuple[str, Path, int, int]] = []
+    todo: list[Todo] = []
     for path in files:
         try:
             name, stat = path.relative_to(folder).as_posix(), path.stat()
@@ -206,16 +229,8 @@ def update_index(
         if is_cancelled is not None and is_cancelled():
             _build(folder, model_key, rows, files).save(target)
             raise IndexCancelled(f"Indexing cancelled after {start} of {len(todo)} new images.")
-        images, names = [], []
-        for name, path, mtime, size in todo[start : start + batch_size]:
-            try:
-                images.append(load_image(path))
-                names.append((name, mtime, size))
-            except ImageLoadError:
-                failed += 1
-            except Exception:  # a decoder bug must cost one image, not the whole index
-                log.exception("decoding %s for the similarity index failed", path)
-                failed += 1
+        images, names, unreadable = decode_batch(todo[start : start + batch_size])
+        failed += unreadable
         for (name, mtime, size), vector in zip(names, embed(classifier, images), strict=True):
             rows[name] = (mtime, size, vector)
         if on_progress is not None:

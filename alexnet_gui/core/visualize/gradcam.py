@@ -10,6 +10,9 @@ the model runs with gradients on, and ``torch.autograd.grad`` differentiates the
 respect to that output alone. No parameter's ``requires_grad`` or ``.grad`` is touched (the input is
 made to require grad instead, so frozen models work too), and the probe's hook is removed on exit
 and ignores other threads' forward passes, so nothing is left behind and no state is shared.
+:func:`probed_forward` and :func:`class_gradient` are that pass and that gradient on their own;
+Grad-CAM++, LayerCAM and the other methods of :mod:`alexnet_gui.core.visualize.explain` use them,
+and its Grad-CAM is :func:`compute_grad_cam` itself, upsampled to the input.
 """
 
 from __future__ import annotations
@@ -96,6 +99,25 @@ class LayerProbe:
         return output.clone()
 
 
+def class_gradient(
+    activation: torch.Tensor, logits: torch.Tensor, class_index: int | None = None
+) -> tuple[int, torch.Tensor, torch.Tensor]:
+    """``(class_index, score, d score / d activation)`` for ``logits[0, class_index]``.
+
+    ``class_index`` ``None`` is the top-1 class; the score is the logit, still attached. Shared by
+    Grad-CAM and the other gradient-weighted maps in :mod:`alexnet_gui.core.visualize.explain`.
+    """
+    if not activation.requires_grad:
+        raise ValueError("the activation is not part of an autograd graph; run with grad enabled")
+    if class_index is None:
+        class_index = int(logits[0].argmax())
+    if not 0 <= class_index < logits.shape[1]:
+        raise ValueError(f"class index {class_index} is out of range 0..{logits.shape[1] - 1}")
+    score = logits[0, class_index]
+    (gradient,) = torch.autograd.grad(score, activation, retain_graph=False)
+    return class_index, score.detach(), gradient
+
+
 def compute_grad_cam(
     activation: torch.Tensor,
     logits: torch.Tensor,
@@ -111,21 +133,31 @@ def compute_grad_cam(
     """
     if activation.ndim != 4 or activation.shape[0] != 1:
         raise ValueError(f"Grad-CAM needs one image's (1, K, h, w) maps, got {activation.shape}")
-    if not activation.requires_grad:
-        raise ValueError("the activation is not part of an autograd graph; run with grad enabled")
-    if class_index is None:
-        class_index = int(logits[0].argmax())
-    if not 0 <= class_index < logits.shape[1]:
-        raise ValueError(f"class index {class_index} is out of range 0..{logits.shape[1] - 1}")
-    score = logits[0, class_index]
-    (gradient,) = torch.autograd.grad(score, activation)
+    class_index, score, gradient = class_gradient(activation, logits, class_index)
     weights = gradient[0].float().mean(dim=(1, 2))
     cam = torch.relu(torch.einsum("k,khw->hw", weights, activation[0].detach().float()))
     peak = cam.max()
     cam = cam / peak if peak > 0 else torch.zeros_like(cam)
     cam_np = np.ascontiguousarray(cam.cpu().numpy(), dtype=np.float32)
     heatmap = np.clip(resize_bilinear(cam_np, *size), 0.0, 1.0)
-    return GradCam(class_index, float(score.detach()), layer, cam_np, heatmap)
+    return GradCam(class_index, float(score), layer, cam_np, heatmap)
+
+
+def probed_forward(
+    model: nn.Module, inputs: torch.Tensor, layer: str | None = None
+) -> tuple[torch.Tensor, torch.Tensor, str]:
+    """``(logits, activation, layer name)``: one forward pass keeping ``layer``'s output (relu5).
+
+    Run it with gradients enabled; the activation stays attached to the graph, for
+    :func:`class_gradient`. The probe's hook is gone when this returns.
+    """
+    layers = named_layers(model)
+    target = default_target(layers) if layer is None else find_layer(layers, layer)
+    with LayerProbe(target.module, keep_graph=True) as probe:
+        logits = model(inputs)
+    if probe.output is None:
+        raise RuntimeError(f"layer {target.name} did not run in the forward pass")
+    return logits, probe.output, target.name
 
 
 def grad_cam(
@@ -140,19 +172,14 @@ def grad_cam(
     ``batch`` is one preprocessed crop (1, 3, S, S) on the model's device; ``layer`` a name from
     :func:`~alexnet_gui.core.models.architectures.named_layers` (default relu5).
     """
-    layers = named_layers(model)
-    target = default_target(layers) if layer is None else find_layer(layers, layer)
     with torch.inference_mode(False), torch.enable_grad():
         inputs = batch.detach().clone().requires_grad_(True)
-        with LayerProbe(target.module, keep_graph=True) as probe:
-            logits = model(inputs)
-        if probe.output is None:
-            raise RuntimeError(f"layer {target.name} did not run in the forward pass")
+        logits, activation, name = probed_forward(model, inputs, layer)
         result = compute_grad_cam(
-            probe.output,
+            activation,
             logits,
             class_index=class_index,
             size=(batch.shape[-2], batch.shape[-1]),
-            layer=target.name,
+            layer=name,
         )
     return logits.detach(), result

@@ -1,16 +1,18 @@
 """What the "look inside" panel paints, made in the worker thread as uint8 pictures.
 
 Two products. :func:`kernel_view` draws conv1's kernels, once per model, since they do not depend
-on the image. :func:`look_inside` preprocesses an image once, runs the model once (with gradients
-when Grad-CAM is wanted), and from that pass takes the top-k prediction, the chosen layer's feature
-maps and the Grad-CAM map of the chosen class, all in small frozen dataclasses.
+on the image. :func:`look_inside` preprocesses an image once, runs the model once for the top-k
+prediction and the chosen layer's feature maps, and, when the Explain tab is shown, explains the
+chosen class with one of :mod:`~alexnet_gui.core.visualize.explain`'s methods, all in small
+frozen dataclasses. :func:`explanation_view` draws an explanation over the crop and the picture,
+for the worker and for the background job of the slow methods alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,20 +32,23 @@ from alexnet_gui.core.visualize.drawing import (
     feature_grid,
     grid_shape,
     minmax,
-    overlay,
     tile_grid,
     to_indices,
     upscale,
 )
-from alexnet_gui.core.visualize.gradcam import (
-    GradCam,
-    LayerProbe,
-    compute_grad_cam,
-    default_target,
-    find_layer,
+from alexnet_gui.core.visualize.explain import (
+    ExplainOptions,
+    Explanation,
+    explain,
+    explanation_rgb,
+    gradient_rgb,
 )
+from alexnet_gui.core.visualize.explain.rendering import map_rgb
+from alexnet_gui.core.visualize.gradcam import LayerProbe, find_layer
 
 KERNEL_NORMALISATIONS: tuple[str, ...] = ("minmax", "symmetric")
+#: The colour map of explanation heat maps, over the crop and over the picture alike.
+EXPLAIN_COLORMAP = "jet"
 
 
 @dataclass(frozen=True)
@@ -152,19 +157,55 @@ def crop_box(width: int, height: int, pre: Preprocessing) -> Box:
 
 
 @dataclass(frozen=True, eq=False)
-class GradCamView:
-    """A Grad-CAM map drawn over the crop the model saw and over the whole picture.
+class ExplanationView:
+    """A class explanation drawn over the crop the model saw and over the whole picture.
 
     ``crop_box`` is where that crop lies in the picture (x0, y0, x1, y1, fractions of its width and
     height); ``display_overlay`` is coloured inside it only, since the model never saw the rest.
+    ``probability`` is the softmax probability of the explained class.
     """
 
-    gradcam: GradCam
+    explanation: Explanation
     label: str
     probability: float
     crop_overlay: np.ndarray
     display_overlay: np.ndarray
     crop_box: Box
+
+
+def explanation_view(
+    explanation: Explanation,
+    *,
+    categories: Sequence[str],
+    model_input: np.ndarray,
+    display: np.ndarray,
+    box: Box,
+    opacity: float = 0.5,
+) -> ExplanationView:
+    """Draw ``explanation`` over the model's input crop and, inside ``box``, over the picture.
+
+    The crop is drawn as :func:`~alexnet_gui.core.visualize.explain.explanation_rgb` draws it
+    (the ``alexnet-gui explain`` PNGs look the same): a heat map blended by ``opacity``, or a
+    gradient image on its own. In the picture, the part the model saw gets the same.
+    """
+    crop = explanation_rgb(explanation, model_input, colormap=EXPLAIN_COLORMAP, opacity=opacity)
+    height, width = display.shape[:2]
+    left, top = round(box[0] * width), round(box[1] * height)
+    right, bottom = round(box[2] * width), round(box[3] * height)
+    shown = np.array(display, dtype=np.uint8, copy=True)
+    if right > left and bottom > top:
+        region = np.ascontiguousarray(shown[top:bottom, left:right])
+        if explanation.map.ndim == 2:
+            shown[top:bottom, left:right] = map_rgb(explanation.map, region,
+                                                    colormap=EXPLAIN_COLORMAP, opacity=opacity)
+        else:  # a gradient image replaces the part of the picture the model saw
+            size = (right - left, bottom - top)
+            image = Image.fromarray(gradient_rgb(explanation.map))
+            resized = image.resize(size, Image.Resampling.BILINEAR)
+            shown[top:bottom, left:right] = np.asarray(resized)
+    index = explanation.class_index
+    label = categories[index] if 0 <= index < len(categories) else str(index)
+    return ExplanationView(explanation, label, explanation.score, crop, shown, box)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,6 +214,7 @@ class NetworkView:
 
     ``activations`` holds the chosen layer's raw output only (float32 (C, H, W) or (N,)), for
     :func:`~alexnet_gui.core.visualize.feature_map` and overlays of a clicked channel.
+    ``explanation`` is the Explain tab's map (``gradcam`` asked for it), else ``None``.
     """
 
     prediction: Prediction
@@ -180,7 +222,7 @@ class NetworkView:
     layer: str | None
     activations: dict[str, np.ndarray]
     features: FeatureGrid | None
-    gradcam: GradCamView | None
+    explanation: ExplanationView | None
     elapsed_ms: float
 
 
@@ -190,6 +232,8 @@ def look_inside(
     *,
     layer: str | None = "conv1",
     gradcam: bool = True,
+    method: str = "gradcam",
+    cam_layer: str | None = None,
     class_index: int | None = None,
     topk: int = 5,
     sort_by_mean: bool = False,
@@ -199,14 +243,21 @@ def look_inside(
     opacity: float = 0.5,
     display: np.ndarray | None = None,
 ) -> NetworkView:
-    """Classify ``image`` and draw what the panel shows, all from the same forward pass.
+    """Classify ``image`` and draw what the panel shows, from one preprocessed crop.
+
+    One forward pass gives the top-k and the chosen layer's maps; when ``gradcam`` asks for the
+    Explain tab's map, :func:`~alexnet_gui.core.visualize.explain.explain` then runs ``method``
+    on the same crop (its own forward pass, with gradients).
 
     Args:
         classifier: the worker's classifier; its model and device are used as they are.
         image: the RGB picture; it is preprocessed with the classifier's own transform.
         layer: whose feature maps to tile (a name from ``classifier.layers``), or ``None``.
-        gradcam: whether to compute Grad-CAM (the pass then records gradients).
-        class_index: the class Grad-CAM explains; ``None`` is the top-1 class.
+        gradcam: whether to explain a class (the name is the first method's, Grad-CAM).
+        method: one of :data:`~alexnet_gui.core.visualize.explain.METHODS`; the slow ones
+            (Score-CAM, occlusion) work too but take seconds, so the worker never asks for them.
+        cam_layer: the layer a CAM method reads; ``None``: relu5.
+        class_index: the class to explain; ``None`` is the top-1 class.
         display: the picture as shown, for the full-picture overlay; ``None`` makes it with
             :func:`~alexnet_gui.core.imaging.display_array`, as the worker does.
         Other options go to :func:`~alexnet_gui.core.visualize.feature_grid` and ``overlay``.
@@ -214,30 +265,13 @@ def look_inside(
     start = time.perf_counter()
     batch = classifier.preprocess(image).to(classifier.device)
     feature_layer = None if layer is None else find_layer(classifier.layers, layer)
-    target = default_target(classifier.layers)
-    result: GradCam | None = None
-    with _grad_enabled() if gradcam else torch.inference_mode():
-        if gradcam:
-            batch = batch.detach().clone().requires_grad_(True)
-        cam_probe = LayerProbe(target.module, keep_graph=True)
+    with torch.inference_mode():
         feature_probe = None if feature_layer is None else LayerProbe(feature_layer.module)
-        with contextlib.ExitStack() as hooks:  # removed right after the forward pass
-            for probe in (cam_probe if gradcam else None, feature_probe):
-                if probe is not None:
-                    hooks.enter_context(probe)
+        with feature_probe if feature_probe is not None else contextlib.nullcontext():
             logits = classifier.model(batch)
-        probabilities = torch.softmax(logits.detach().float(), dim=1)[0].cpu()
+        probabilities = torch.softmax(logits.float(), dim=1)[0].cpu()
         prediction = _prediction(classifier, probabilities, topk, start)
-        if cam_probe.output is not None:
-            height, width = batch.shape[-2:]
-            result = compute_grad_cam(
-                cam_probe.output,
-                logits,
-                class_index=class_index,
-                size=(height, width),
-                layer=target.name,
-            )
-        model_input = denormalise(batch[0].detach(), classifier.spec.preprocessing)
+        model_input = denormalise(batch[0], classifier.spec.preprocessing)
 
     activations: dict[str, np.ndarray] = {}
     features = None
@@ -251,17 +285,18 @@ def look_inside(
             colormap_name=colormap_name,
             scale=scale,
         )
-    cam_view = None
-    if result is not None:
-        picture = display_array(image) if display is None else display
-        box = crop_box(image.width, image.height, classifier.spec.preprocessing)
-        cam_view = GradCamView(
-            result,
-            classifier.spec.categories[result.class_index],
-            float(probabilities[result.class_index]),
-            overlay(model_input, result.heatmap, opacity=opacity, normalise=False),
-            overlay(picture, result.cam, opacity=opacity, normalise=False, box=box),
-            box,
+    view = None
+    if gradcam:
+        target = prediction.scores[0].index if class_index is None else class_index
+        options = ExplainOptions(method=method, layer=cam_layer, class_index=target)
+        explanation = explain(classifier.model, batch, options)
+        view = explanation_view(
+            explanation,
+            categories=classifier.spec.categories,
+            model_input=model_input,
+            display=display_array(image) if display is None else display,
+            box=crop_box(image.width, image.height, classifier.spec.preprocessing),
+            opacity=opacity,
         )
     return NetworkView(
         prediction,
@@ -269,16 +304,9 @@ def look_inside(
         None if feature_layer is None else feature_layer.name,
         activations,
         features,
-        cam_view,
+        view,
         (time.perf_counter() - start) * 1000.0,
     )
-
-
-@contextlib.contextmanager
-def _grad_enabled() -> Iterator[None]:
-    """Gradients on, even if the caller runs under ``no_grad`` or ``inference_mode``."""
-    with torch.inference_mode(False), torch.enable_grad():
-        yield
 
 
 def _prediction(

@@ -3,10 +3,12 @@
 :class:`NetworkInspector` belongs to the inference worker, which calls it in its own thread for a
 request that carries :class:`~alexnet_gui.messages.InspectOptions`. One call runs
 :func:`~alexnet_gui.core.visualize.inside.look_inside` (one forward pass: the prediction, the
-chosen layer's grid and Grad-CAM) and adds what the panel's clicks ask for, so the GUI thread only
-paints. What it keeps between calls is why it is an object: conv1's grid, drawn once per model,
-and the last Grad-CAM, reused on frames that come faster than :data:`GRADCAM_MAX_RATE`. Nothing
-in it is shared with another thread.
+chosen layer's grid and the Explain tab's map) and adds what the panel's clicks ask for, so the
+GUI thread only paints. What it keeps between calls is why it is an object: conv1's grid, drawn
+once per model, and the last explanation, reused on frames that come faster than
+:data:`GRADCAM_MAX_RATE`. The slow methods (Score-CAM, occlusion) are never run here: the views
+carry an estimate of their time instead, and the panel runs them as a job. Nothing in it is
+shared with another thread.
 """
 
 from __future__ import annotations
@@ -23,21 +25,25 @@ from PIL import Image
 
 from alexnet_gui.core.imaging.decode import display_array
 from alexnet_gui.core.inference.classifier import Classifier
+from alexnet_gui.core.models.architectures import NamedLayer
 from alexnet_gui.core.results import Prediction
 from alexnet_gui.core.visualize.drawing import feature_map, overlay
+from alexnet_gui.core.visualize.explain import SLOW_METHODS
 from alexnet_gui.core.visualize.inside import (
-    Box,
-    GradCamView,
+    ExplanationView,
     KernelGrid,
     NetworkView,
     crop_box,
+    explanation_view,
     kernel_view,
     look_inside,
 )
+from alexnet_gui.core.visualize.units.live import UnitTracker
 from alexnet_gui.messages import ChannelView, InsideViews, InspectOptions
 
-#: Grad-CAMs per second on frames. Its backward pass costs about one more forward pass; capped,
-#: a CPU keeps up with the camera, and the map in between is the last one over the newest frame.
+#: Explanations (Grad-CAM and the other cheap methods) per second on frames. Each costs about
+#: two more forward passes; capped, a CPU keeps up with the camera, and the map in between is the
+#: last one over the newest frame.
 GRADCAM_MAX_RATE = 8.0
 #: conv1's 11x11 kernels drawn 4x: 44-pixel tiles, a 359x359 grid for 64 kernels.
 KERNEL_SCALE = 4
@@ -45,13 +51,15 @@ KERNEL_SCALE = 4
 TOP_CLASSES = 5
 #: The kinds of layer whose output the layer list offers: the convolutional stages.
 FEATURE_KINDS = ("conv", "relu", "lrn", "pool")
+#: The kinds of layer a CAM method may read (the Explain tab's layer list).
+CAM_KINDS = ("conv", "relu")
 
 
 @dataclass(frozen=True, eq=False)
 class _LastCam:
-    """The last Grad-CAM computed, for frames that skip it, and what it was computed for."""
+    """The last explanation computed, for frames that skip it, and what it was computed for."""
 
-    view: GradCamView
+    view: ExplanationView
     time: float
     key: tuple[object, ...]
 
@@ -71,6 +79,7 @@ class NetworkInspector:
         self._kernels: KernelGrid | None = None
         self._kernels_of: weakref.ref[Classifier] | None = None
         self._last_cam: _LastCam | None = None
+        self._units = UnitTracker(clock=clock)  # the unit view's backprop image (issue #16)
 
     def look(
         self,
@@ -95,21 +104,31 @@ class NetworkInspector:
         class_index = options.class_index
         if class_index is not None and not 0 <= class_index < len(classifier.spec.categories):
             class_index = None  # a class of the previous model
-        key = (class_index, options.opacity)
-        fresh = options.gradcam and self._gradcam_due(frame, key)
+        cam_layer = options.explain_layer
+        if cam_layer not in cam_layers(classifier):
+            cam_layer = None  # relu5; a layer of the previous model, or none chosen yet
+        explain_here = options.gradcam and options.method not in SLOW_METHODS
+        key = (class_index, options.opacity, options.method, cam_layer)
+        fresh = explain_here and self._gradcam_due(frame, key)
         display = display_array(image) if display is None else display
-        network = look_inside(  # at least the top 5: Grad-CAM offers any of them
-            classifier, image, layer=layer, gradcam=fresh, class_index=class_index,
+        network = look_inside(  # at least the top 5: the Explain tab offers any of them
+            classifier, image, layer=layer, gradcam=fresh, method=options.method,
+            cam_layer=cam_layer, class_index=class_index,
             topk=max(TOP_CLASSES, topk), sort_by_mean=options.sort_by_mean,
             normalisation=options.normalisation, colormap_name=options.colormap,
             opacity=options.opacity, display=display,
         )
-        if fresh and network.gradcam is not None:
-            self._last_cam = _LastCam(network.gradcam, self._clock(), key)
-        cam = network.gradcam if fresh else None
-        if options.gradcam and not fresh and self._last_cam is not None:
+        if fresh and network.explanation is not None:
+            self._last_cam = _LastCam(network.explanation, self._clock(), key)
+        cam = network.explanation if fresh else None
+        if explain_here and not fresh and self._last_cam is not None:
             box = crop_box(image.width, image.height, classifier.spec.preprocessing)
             cam = _reblend(self._last_cam.view, network, display, box, options.opacity)
+        estimate = None
+        if options.gradcam and not explain_here:
+            passes = slow_passes(classifier, options.method, cam_layer, options.occlusion_patch,
+                                 options.occlusion_stride)
+            estimate = passes * network.prediction.elapsed_ms / 1000.0
         prediction = dataclasses.replace(network.prediction,
                                          scores=network.prediction.scores[:topk])
         if tta:  # look_inside sees the center crop only; the answer must honour TTA
@@ -124,6 +143,8 @@ class NetworkInspector:
             gradcam_fresh=fresh,
             frame=frame,
             input_note=input_note(classifier),
+            explain_estimate_s=estimate,
+            unit=self._units.view(classifier, image, options, frame=frame),
         )
         return prediction, views
 
@@ -140,7 +161,7 @@ class NetworkInspector:
         if owner is not classifier or grid is None or grid.normalisation != normalisation:
             grid = kernel_view(classifier, scale=KERNEL_SCALE, normalisation=normalisation)
             self._kernels, self._kernels_of = grid, weakref.ref(classifier)
-            self._last_cam = None  # a new model: its Grad-CAM must not be reused either
+            self._last_cam = None  # a new model: its explanation must not be reused either
         return grid
 
 
@@ -153,6 +174,37 @@ def feature_layers(classifier: Classifier) -> tuple[str, ...]:
         if layer.kind in FEATURE_KINDS:
             names.append(layer.name)
     return tuple(names)
+
+
+def cam_layers(classifier: Classifier) -> tuple[str, ...]:
+    """The conv and ReLU layers up to relu5: those the Explain tab's CAM methods may read."""
+    names = feature_layers(classifier)
+    kinds = {layer.name: layer.kind for layer in classifier.layers}
+    return tuple(name for name in names if kinds[name] in CAM_KINDS)
+
+
+def slow_passes(classifier: Classifier, method: str, layer: str | None, patch: int,
+                stride: int) -> int:
+    """About how many forward passes a slow method takes: one per channel or patch, plus one."""
+    if method == "occlusion":
+        side = classifier.spec.preprocessing.crop_size
+        per_side = max(0, side - patch) // max(1, stride) + 1
+        per_side += 1 if max(0, side - patch) % max(1, stride) else 0  # flush with the edge
+        return per_side * per_side + 1
+    channels = _channels(classifier.layers, layer or cam_layers(classifier)[-1])
+    return channels + 1
+
+
+def _channels(layers: list[NamedLayer], name: str) -> int:
+    """The output channels of ``name``: those of the last conv at or before it."""
+    channels = 0
+    for layer in layers:
+        out = getattr(layer.module, "out_channels", None)
+        if isinstance(out, int):
+            channels = out
+        if layer.name == name:
+            break
+    return channels
 
 
 def input_note(classifier: Classifier) -> str:
@@ -187,15 +239,9 @@ def _channel_view(classifier: Classifier, image: Image.Image, network: NetworkVi
     )
 
 
-def _reblend(last: GradCamView, network: NetworkView, display: np.ndarray, box: Box,
-             opacity: float) -> GradCamView:
-    """The last Grad-CAM over this frame: the map lags a little, the picture does not."""
-    cam = last.gradcam
-    return GradCamView(
-        cam,
-        last.label,
-        last.probability,
-        overlay(network.model_input, cam.heatmap, opacity=opacity, normalise=False),
-        overlay(display, cam.cam, opacity=opacity, normalise=False, box=box),
-        box,
-    )
+def _reblend(last: ExplanationView, network: NetworkView, display: np.ndarray,
+             box: tuple[float, float, float, float], opacity: float) -> ExplanationView:
+    """The last explanation over this frame: the map lags a little, the picture does not."""
+    view = explanation_view(last.explanation, categories=(), model_input=network.model_input,
+                            display=display, box=box, opacity=opacity)
+    return dataclasses.replace(view, label=last.label)

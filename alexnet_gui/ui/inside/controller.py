@@ -14,7 +14,9 @@ from PyQt5.QtCore import QObject, pyqtSlot
 from PyQt5.QtWidgets import QDockWidget
 
 from alexnet_gui.messages import ClassifyResult, InsideViews, InspectOptions, ModelStatus
+from alexnet_gui.ui.export import ExportPicture
 from alexnet_gui.ui.inside.panel import InsidePanel
+from alexnet_gui.ui.inside.slow_explain import ExplainJobFactory, SlowExplainer
 from alexnet_gui.ui.session import SAVED_MS, Session
 from alexnet_gui.ui.widgets.image_view import ImageView
 
@@ -23,7 +25,7 @@ class InsideController(QObject):
     """Connects the panel, its dock, the main picture and the session."""
 
     def __init__(self, session: Session, *, panel: InsidePanel, dock: QDockWidget,
-                 view: ImageView) -> None:
+                 view: ImageView, make_explain_job: ExplainJobFactory) -> None:
         super().__init__(session)
         self._session, self._panel, self._view = session, panel, view
         self._inspecting = False
@@ -40,6 +42,23 @@ class InsideController(QObject):
         session.result_shown.connect(self._on_session_result_shown)
         session.inference.model_loaded.connect(self._on_inference_model_loaded)
         session.stream_moving_changed.connect(self._on_session_stream_moving_changed)
+        # Score-CAM and occlusion: a job per still picture; after the slots above, so that it
+        # sees the state they leave (the dock shown, the tab current, the new picture).
+        self.slow = SlowExplainer(session, tab=panel.gradcam, options=panel.options,
+                                  wanted=self._explaining, make_job=make_explain_job)
+        self.slow.explanation_shown.connect(self._on_panel_main_overlay_changed)
+        for changed in (dock.visibilityChanged, panel.tabs.currentChanged, panel.options_changed,
+                        session.result_shown, session.stream_moving_changed):
+            changed.connect(self.slow.refresh)
+        session.add_export_pictures(self._export_pictures)
+
+    def _explaining(self) -> bool:
+        """Whether the Explain tab is on screen (its dock shown and the tab current)."""
+        return self._inspecting and self._panel.tabs.currentWidget() is self._panel.gradcam
+
+    def _export_pictures(self) -> list[ExportPicture]:
+        """File > Export Result takes the explanation along while it is on screen."""
+        return self._panel.gradcam.export_pictures() if self._explaining() else []
 
     @property
     def main_picture(self) -> np.ndarray | None:
@@ -98,8 +117,8 @@ class InsideController(QObject):
         self._session.update_settings(inside_tab=index)
 
     @pyqtSlot(object)
-    def _on_inference_model_loaded(self, _status: ModelStatus) -> None:
-        self._panel.reset_for_model()
+    def _on_inference_model_loaded(self, status: ModelStatus) -> None:
+        self._panel.reset_for_model(status.info.categories)
 
     @pyqtSlot(str)
     def _on_view_saved(self, path: str) -> None:

@@ -1,26 +1,31 @@
-"""The feature-map tab: one layer's channels as a grid; a click enlarges a map and overlays it.
+"""The feature-map tab: one layer's channels as a grid; a click enlarges a map and selects a unit.
 
 The layer list is filled from the layer names the worker reports, so both AlexNets (the paper's
 has LRN layers) offer exactly what they have. The grid, the enlarged map and the overlay all come
-drawn from the worker; this tab paints them and turns clicks into options.
+drawn from the worker; this tab paints them and turns clicks into options. Below the grid, "Map"
+shows the clicked map enlarged and overlaid, "Unit" the :class:`UnitView` of the clicked channel.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PyQt5.QtCore import pyqtSignal, pyqtSlot
+from PyQt5.QtCore import Qt, QTimer, pyqtSignal, pyqtSlot
+from PyQt5.QtGui import QShowEvent
 from PyQt5.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
+    QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from alexnet_gui.ui.inside.tabs import caption_label, choice_box
+from alexnet_gui.ui.inside.unit_view import UnitView
+from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.widgets.grid_view import PixelView, scrolling
 
 if TYPE_CHECKING:
@@ -50,6 +55,7 @@ class FeaturesTab(QWidget):
         self.layer.setToolTip("Every conv, ReLU, LRN and pooling layer up to pool5")
         self.colours = choice_box(COLORMAP_LABELS)
         self.sort = QCheckBox("Sort by mean activation")
+        self.colours.setToolTip("The colour map the activations are drawn in")
         self.normalisation = choice_box(NORMALISATION_LABELS)
         self.normalisation.setToolTip("Each map stretched on its own shows the pattern of weak "
                                       "maps; one range for the layer shows which maps are strong.")
@@ -62,32 +68,53 @@ class FeaturesTab(QWidget):
                                  placeholder="…and to see it over the model's input")
         for view in (self.enlarged, self.overlay):
             view.setMaximumHeight(200)
+        self.unit_view = UnitView()
         self.channel: int | None = None
         self.features: FeatureGrid | None = None
-        controls = QGridLayout()
-        controls.addWidget(QLabel("Layer:"), 0, 0)
-        controls.addWidget(self.layer, 0, 1)
-        controls.addWidget(QLabel("Colours:"), 0, 2)
-        controls.addWidget(self.colours, 0, 3)
-        controls.addWidget(self.sort, 1, 0, 1, 2)
-        controls.addWidget(QLabel("Normalise:"), 1, 2)
-        controls.addWidget(self.normalisation, 1, 3)
-        controls.setColumnStretch(1, 1)
-        controls.setColumnStretch(3, 1)
-        below = QHBoxLayout()
-        below.addWidget(self.enlarged)
-        below.addWidget(self.overlay)
+        # Short rows: the panel fits the ~300 px dock of a 1280x800 screen.
+        controls = QVBoxLayout()
+        for row_widgets in ((QLabel("Layer:"), self.layer, self.colours),
+                            (QLabel("Normalise:"), self.normalisation), (self.sort,)):
+            row = QHBoxLayout()
+            for widget in row_widgets:
+                row.addWidget(widget, 0 if isinstance(widget, QLabel | QCheckBox) else 1)
+            controls.addLayout(row)
+        map_page = QWidget()
+        maps = QHBoxLayout(map_page)
+        maps.setContentsMargins(2, 2, 2, 2)
+        maps.addWidget(self.enlarged)
+        maps.addWidget(self.overlay)
+        self.below = QTabWidget()
+        self.below.addTab(map_page, "Map")
+        # Scrolled, so that the unit's controls do not hold the grid above to a sliver.
+        self.unit_page = scrolling(self.unit_view)
+        self.below.addTab(self.unit_page, "Unit")
+        self.below.setToolTip("The clicked map, or the clicked unit: its backprop image, its "
+                              "top 9 patches in a folder and an image optimised to excite it")
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
-        layout.addWidget(scrolling(self.grid), 1)
-        layout.addWidget(self.info)
-        layout.addLayout(below)
+        top = QWidget()
+        grid_and_info = QVBoxLayout(top)
+        grid_and_info.setContentsMargins(0, 0, 0, 0)
+        grid_and_info.addWidget(scrolling(self.grid), 1)
+        grid_and_info.addWidget(self.info)
+        self.splitter = QSplitter(Qt.Orientation.Vertical)  # the user shares the height out
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(self.below)
+        self.splitter.setStretchFactor(0, 1)
+        self._heights_shared = False  # the first time the tab is shown: see showEvent
+        layout.addWidget(self.splitter, 1)
         self.layer.currentIndexChanged.connect(self._on_layer_changed)
         for box in (self.colours, self.normalisation):
             box.currentIndexChanged.connect(self._on_control_changed)
         self.sort.toggled.connect(self._on_control_changed)
         self.grid.hovered.connect(self._on_grid_hovered)
         self.grid.clicked.connect(self._on_grid_clicked)
+        for signal in (self.unit_view.unit_changed, self.unit_view.mode_changed,
+                       self.unit_view.page_changed, self.below.currentChanged):
+            signal.connect(self._on_control_changed)
+        self.below.currentChanged.connect(self._on_below_current_changed)
 
     def option_fields(self) -> dict[str, object]:
         return {
@@ -96,7 +123,12 @@ class FeaturesTab(QWidget):
             "normalisation": self.normalisation.currentData(),
             "colormap": self.colours.currentData(),
             "channel": self.channel,
+            **self.unit_view.option_fields(active=self.unit_shown()),
         }
+
+    def unit_shown(self) -> bool:
+        """Whether the unit view is on screen (this tab is the panel's current one)."""
+        return not self.isHidden() and self.below.currentWidget() is self.unit_page
 
     def want_layer(self, name: str) -> None:
         """Ask for ``name`` before the model's layer list is known (it is kept if it has it)."""
@@ -108,6 +140,8 @@ class FeaturesTab(QWidget):
 
     def show_views(self, views: InsideViews) -> None:
         self._offer_layers(views.layers, views.network.layer)
+        self.unit_view.set_layers(views.layers)
+        self.unit_view.show_unit(views.unit)
         features = views.network.features
         if features is None:
             return
@@ -152,6 +186,31 @@ class FeaturesTab(QWidget):
         order = ", strongest first" if self.sort.isChecked() else ""
         self.info.setText(f"{f.layer}: {count} maps of {width} × {height}{order}. {HINT}")
 
+    def showEvent(self, event: QShowEvent | None) -> None:
+        """The first time: three fifths of the height to the grid. Qt's own split follows the
+        size hints, which gave the grid of maps a 96 px sliver under the unit's controls."""
+        super().showEvent(event)
+        if not self._heights_shared:
+            self._heights_shared = True
+            QTimer.singleShot(0, self._share_heights)  # once the dock has its height
+
+    def _share_heights(self) -> None:
+        total = sum(self.splitter.sizes())
+        self.splitter.setSizes([total * 3 // 5, total - total * 3 // 5])
+
+    @pyqtSlot(int)
+    def _on_below_current_changed(self, _index: int) -> None:
+        """The Unit page needs more height than the two maps: grow it to show its picture,
+        leaving the grid at least a quarter (a split the user made larger is kept)."""
+        if self.below.currentWidget() is not self.unit_page:
+            return
+        grid, below = self.splitter.sizes()
+        wanted = self.unit_view.sizeHint().height() + present(self.below.tabBar()).height() + 8
+        if below < wanted:
+            total = grid + below
+            below = min(wanted, total * 3 // 4)
+            self.splitter.setSizes([total - below, below])
+
     @pyqtSlot(int)
     def _on_layer_changed(self, _index: int) -> None:
         self.channel = None  # channel numbers mean nothing in another layer
@@ -178,4 +237,8 @@ class FeaturesTab(QWidget):
         if channel is None:
             return
         self.channel = None if channel == self.channel else channel  # a second click closes
+        if self.channel is not None and self.features is not None:
+            self.unit_view.blockSignals(True)  # one options_edited, below, for both
+            self.unit_view.select(self.features.layer, self.channel)
+            self.unit_view.blockSignals(False)
         self.options_edited.emit()

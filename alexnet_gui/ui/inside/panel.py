@@ -1,4 +1,4 @@
-"""The "Inside the network" dock: kernels, feature maps, Grad-CAM and the model's input.
+"""The "Inside the network" dock: kernels, feature maps, Explain and the model's input.
 
 :class:`InsidePanel` is the widget: four tabs, the opacity slider and the main-picture switch; it
 turns its controls into one frozen :class:`InspectOptions` and paints the
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,9 @@ from PyQt5.QtWidgets import (
 )
 
 from alexnet_gui.messages import InsideViews, InspectOptions
+from alexnet_gui.ui.inside.explain_tab import ExplainTab
 from alexnet_gui.ui.inside.features_tab import FeaturesTab
-from alexnet_gui.ui.inside.tabs import GradCamTab, InputTab, KernelsTab
+from alexnet_gui.ui.inside.tabs import InputTab, KernelsTab
 from alexnet_gui.ui.widgets.grid_view import PixelView
 
 PAINT_RATE = 10.0  # repaints per second at most; a camera delivers results faster than that
@@ -52,20 +54,21 @@ class InsidePanel(QWidget):
         super().__init__(parent)
         self.setObjectName("insidePanel")
         self.kernels, self.features = KernelsTab(), FeaturesTab()
-        self.gradcam, self.model_input = GradCamTab(), InputTab()
+        self.gradcam, self.model_input = ExplainTab(), InputTab()  # gradcam: the Explain tab
         self.tabs = QTabWidget()
         for tab, title in ((self.kernels, "Kernels"), (self.features, "Feature maps"),
-                           (self.gradcam, "Grad-CAM"), (self.model_input, "Model input")):
+                           (self.gradcam, "Explain"), (self.model_input, "Model input")):
             self.tabs.addTab(tab, title)
-        self.on_main = QCheckBox("Overlay on the main picture")
-        self.on_main.setToolTip("Show the clicked feature map or the Grad-CAM map over the "
+        self.on_main = QCheckBox("On the picture")
+        self.on_main.setToolTip("Show the clicked feature map or the explanation over the "
                                 "picture, inside the crop the model sees (still images)")
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.setTracking(False)  # one redraw when the slider is let go, not fifty
         self.opacity.setToolTip("Opacity of the overlays")
-        footer = QHBoxLayout()
+        self.opacity.setMinimumWidth(30)
+        footer = QHBoxLayout()  # short: the dock may be ~300 px wide
         footer.addWidget(self.on_main)
         footer.addStretch(1)
         footer.addWidget(QLabel("Opacity:"))
@@ -119,13 +122,14 @@ class InsidePanel(QWidget):
         tab = self.tabs.currentWidget()
         if tab is self.features and views.channel is not None:
             return views.channel.display_overlay
-        if tab is self.gradcam and views.gradcam is not None:
-            return views.gradcam.display_overlay
+        if tab is self.gradcam:  # a slow method's map comes from its job, not with the views
+            shown = self.gradcam.shown if self.gradcam.slow else views.gradcam
+            return None if shown is None else shown.display_overlay
         return None
 
-    def reset_for_model(self) -> None:
-        """A new model: Grad-CAM follows its top-1 again (class numbers changed meaning)."""
-        self.gradcam.reset()
+    def reset_for_model(self, categories: Sequence[str] = ()) -> None:
+        """A new model: Explain follows its top-1 again (class numbers changed meaning)."""
+        self.gradcam.reset(categories)
         self._send(rerun=False)
 
     def show_views(self, views: InsideViews) -> None:

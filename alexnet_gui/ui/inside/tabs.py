@@ -1,6 +1,7 @@
-"""Three tabs of the "Inside the network" panel: conv1's kernels, Grad-CAM and the model's input.
+"""Two tabs of the "Inside the network" panel, conv1's kernels and the model's input, and parts.
 
-(The feature maps have a module of their own, :mod:`.features_tab`.) Each tab shows
+(The feature maps and Explain have modules of their own, :mod:`.features_tab` and
+:mod:`.explain_tab`.) Each tab shows
 an :class:`~alexnet_gui.messages.InsideViews` with ``show_views`` and reports its part of
 the options with ``option_fields``; none computes anything but text and array slices.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import pyqtSignal, pyqtSlot
-from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PyQt5.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from alexnet_gui.ui.widgets.grid_view import PixelView, scrolling
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 #: Kernel normalisations of core.visualize.inside.KERNEL_NORMALISATIONS, as the list names them.
 KERNEL_NORMALISATION_LABELS = {"minmax": "Each kernel min–max", "symmetric": "Zero is grey"}
-TOP1 = -1  # the target list's "follow the top-1 class" entry
 
 
 def caption_label(text: str = "") -> QLabel:
@@ -34,11 +34,28 @@ def caption_label(text: str = "") -> QLabel:
     return label
 
 
+#: The fewest letters a choice box shows before it elides.
+CHOICE_LETTERS = 4
+
+
+def compact(button: QPushButton) -> QPushButton:
+    """``button`` as wide as its text, not the style's 80 px: more fit the narrow dock."""
+    button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 20)
+    button.setMaximumWidth(button.minimumWidth() + 24)
+    return button
+
+
 def choice_box(labels: dict[str, str]) -> QComboBox:
-    """A combo box of ``labels`` whose item data are the option values."""
+    """A combo box of ``labels`` whose item data are the option values.
+
+    It may shrink below its longest label (the popup still shows them whole): the panel must
+    fit the ~300 px dock of a 1280x800 screen.
+    """
     box = QComboBox()
     for value, label in labels.items():
         box.addItem(label, value)
+    box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(CHOICE_LETTERS)
     return box
 
 
@@ -140,7 +157,7 @@ def _kernel_stats(grid: KernelGrid, index: int) -> str:
 
 
 class RateMeter:
-    """How often Grad-CAM ran over the last seconds of frames, as the Grad-CAM tab says it.
+    """How often an explanation ran over the last seconds of frames, as the Explain tab says it.
 
     Still images reset it: the rate only means something while frames keep coming.
     """
@@ -159,106 +176,26 @@ class RateMeter:
         while self._events and now - self._events[0][0] > self._window:
             self._events.popleft()
 
-    def text(self) -> str:
+    def text(self, method: str = "Grad-CAM") -> str:
         """``"Grad-CAM every 3rd frame, 8/s"``; empty unless frames are streaming."""
         frames = len(self._events)
         if frames < 3:
             return ""
         cams = sum(fresh for _, fresh in self._events)
         if cams == 0:
-            return "Grad-CAM waits for the next frame"
+            return f"{method} waits for the next frame"
         span = max(self._events[-1][0] - self._events[0][0], 1e-3)
         rate = (frames - 1) / span * cams / frames  # the frame rate, times the share with one
         shown = f"{rate:.0f}" if rate >= 2 else f"{rate:.1f}"
         every = round(frames / cams)
         if every <= 1:
-            return f"Grad-CAM on every frame, {shown}/s"
-        return f"Grad-CAM every {_ordinal(every)} frame, {shown}/s"
+            return f"{method} on every frame, {shown}/s"
+        return f"{method} every {_ordinal(every)} frame, {shown}/s"
 
 
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
-
-
-class GradCamTab(QWidget):
-    """Grad-CAM at relu5 over the crop the model saw, for the top-1 or any of the top-5 classes.
-
-    Signals:
-        options_edited(): another class was chosen.
-    """
-
-    options_edited = pyqtSignal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.target = QComboBox()
-        self.target.setToolTip("The class whose evidence Grad-CAM shows")
-        self.target.addItem("Top-1 class (follows the image)", TOP1)
-        self.view = PixelView(save_name="gradcam.png",
-                              placeholder="Grad-CAM appears with the next image or frame.")
-        self.caption = caption_label()
-        self.rate = caption_label()
-        self.meter = RateMeter()
-        self._entries: tuple[tuple[int, str], ...] = ()
-        self._labels: dict[int, str] = {}
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Class:"))
-        controls.addWidget(self.target, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(controls)
-        layout.addWidget(self.view, 1)
-        layout.addWidget(self.caption)
-        layout.addWidget(self.rate)
-        self.target.currentIndexChanged.connect(self._on_target_changed)
-
-    def option_fields(self) -> dict[str, object]:
-        chosen = self.target.currentData()
-        return {"class_index": None if chosen in (None, TOP1) else int(chosen)}
-
-    def reset(self) -> None:
-        """A new model: its classes differ, so follow the top-1 again."""
-        self._labels.clear()
-        self._entries = ()
-        self.target.blockSignals(True)
-        self.target.setCurrentIndex(0)
-        while self.target.count() > 1:
-            self.target.removeItem(1)
-        self.target.blockSignals(False)
-
-    def show_views(self, views: InsideViews) -> None:
-        self._offer(views)
-        self.rate.setText(self.meter.text())
-        cam = views.gradcam
-        if cam is None:
-            return  # computed only while this tab is shown; keep what was there
-        self.view.set_array(cam.crop_overlay)
-        self.caption.setText(f"Evidence for “{cam.label}” ({cam.probability:.1%}) at "
-                             f"{cam.gradcam.layer}: bright is where the class score grows.")
-
-    def _offer(self, views: InsideViews) -> None:
-        """List the current top 5 (and the chosen class, should it have dropped out)."""
-        scores = views.network.prediction.scores[:5]
-        self._labels.update((s.index, s.label) for s in scores)
-        chosen = self.option_fields()["class_index"]  # None or an int
-        entries = tuple((s.index, f"{s.rank}. {s.label}") for s in scores)
-        if isinstance(chosen, int) and chosen not in {s.index for s in scores}:
-            entries += ((chosen, f"{self._labels.get(chosen, chosen)} (not in top 5)"),)
-        if entries == self._entries:
-            return  # unchanged: rebuilding would close an open list on every frame
-        self._entries = entries
-        self.target.blockSignals(True)
-        while self.target.count() > 1:
-            self.target.removeItem(1)
-        for index, text in entries:
-            self.target.addItem(text, index)
-        self.target.setCurrentIndex(max(0, self.target.findData(TOP1 if chosen is None
-                                                                else chosen)))
-        self.target.blockSignals(False)
-
-    @pyqtSlot(int)
-    def _on_target_changed(self, _index: int) -> None:
-        self.options_edited.emit()
 
 
 class InputTab(QWidget):

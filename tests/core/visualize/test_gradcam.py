@@ -1,4 +1,4 @@
-"""Grad-CAM and the one-pass panel view: correct maps, right places, nothing left behind."""
+"""Grad-CAM and the panel's view: correct maps, right places, nothing left behind."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ from alexnet_gui.core.inference.classifier import Classifier
 from alexnet_gui.core.models.architectures import build_model, named_layers
 from alexnet_gui.core.models.spec import Preprocessing, WeightsSpec
 from alexnet_gui.core.models.weights import LoadedModel
-from alexnet_gui.core.visualize.drawing import colormap
+from alexnet_gui.core.visualize.explain import ExplainOptions, explain, explanation_rgb
+from alexnet_gui.core.visualize.explain.rendering import explain_colormap
 from alexnet_gui.core.visualize.gradcam import default_target, find_layer, grad_cam
-from alexnet_gui.core.visualize.inside import crop_box, kernel_view, look_inside
+from alexnet_gui.core.visualize.inside import (
+    EXPLAIN_COLORMAP,
+    crop_box,
+    kernel_view,
+    look_inside,
+)
 from tests.fixtures.models import random_model
 
 
@@ -158,7 +164,7 @@ def test_threads_do_not_see_each_others_activations(imagenet_like_classifier: Cl
         np.testing.assert_allclose(results[i], expected[i], atol=1e-5)
 
 
-# --- the one-pass view ----------------------------------------------------------------------------
+# --- the panel's view -----------------------------------------------------------------------------
 
 
 def test_look_inside_matches_the_classifier(
@@ -184,13 +190,51 @@ def test_look_inside_matches_the_classifier(
     assert view.features.geometry.count == 192
 
     _, cam = grad_cam(classifier.model, classifier.preprocess(chelsea))
-    assert view.gradcam is not None
-    assert view.gradcam.gradcam.class_index == expected.top1.index == cam.class_index
-    assert view.gradcam.label == expected.top1.label
-    assert view.gradcam.probability == pytest.approx(expected.top1.probability, rel=1e-4)
-    np.testing.assert_allclose(view.gradcam.gradcam.cam, cam.cam, atol=1e-4)
-    assert view.gradcam.crop_overlay.shape == (224, 224, 3)
-    assert view.gradcam.display_overlay.shape == (300, 451, 3)
+    shown = view.explanation
+    assert shown is not None and shown.explanation.method == "gradcam"
+    assert shown.explanation.class_index == expected.top1.index == cam.class_index
+    assert shown.label == expected.top1.label
+    assert shown.probability == pytest.approx(expected.top1.probability, rel=1e-4)
+    # the same map, scaled by its peak at the crop's size rather than at conv5's 13x13
+    np.testing.assert_allclose(shown.explanation.map, cam.heatmap / cam.heatmap.max(), atol=1e-4)
+    assert shown.crop_overlay.shape == (224, 224, 3)
+    assert shown.display_overlay.shape == (300, 451, 3)
+    assert _state_of(classifier.model) == before
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam", "guided-backprop",
+                                    "guided-gradcam"])
+def test_look_inside_draws_each_cheap_method(
+    imagenet_like_classifier: Classifier, chelsea: Image.Image, method: str
+) -> None:
+    """The panel's picture is explain()'s, for the class asked, over the crop and the picture."""
+    classifier = imagenet_like_classifier
+    before = _state_of(classifier.model)
+    expected = classifier.classify(chelsea, topk=5).scores[2]  # not the top-1
+    view = look_inside(classifier, chelsea, layer=None, method=method, cam_layer="relu4",
+                       class_index=expected.index, opacity=0.7)
+    shown = view.explanation
+    assert shown is not None and shown.explanation.method == method
+    assert shown.explanation.class_index == expected.index and shown.label == expected.label
+    assert shown.probability == pytest.approx(expected.probability, rel=1e-4)
+    direct = explain(classifier.model, classifier.preprocess(chelsea),
+                     ExplainOptions(method=method, layer="relu4", class_index=expected.index))
+    np.testing.assert_allclose(shown.explanation.map, direct.map, atol=1e-5)
+    gradient = method.startswith("guided")
+    assert shown.explanation.map.shape == ((3, 224, 224) if gradient else (224, 224))
+    if method in ("guided-gradcam", "gradcam", "gradcam++", "layercam"):
+        assert shown.explanation.layer == "relu4"
+    np.testing.assert_array_equal(
+        shown.crop_overlay,
+        explanation_rgb(shown.explanation, view.model_input, colormap=EXPLAIN_COLORMAP,
+                        opacity=0.7),
+    )
+    picture = np.asarray(chelsea)
+    x0, _, x1, _ = crop_box(451, 300, classifier.spec.preprocessing)
+    left, right = round(x0 * 451), round(x1 * 451)
+    np.testing.assert_array_equal(shown.display_overlay[:, : left - 1], picture[:, : left - 1])
+    np.testing.assert_array_equal(shown.display_overlay[:, right + 1 :], picture[:, right + 1 :])
+    assert not np.array_equal(shown.display_overlay[:, left:right], picture[:, left:right])
     assert _state_of(classifier.model) == before
 
 
@@ -211,7 +255,7 @@ def test_look_inside_without_gradcam_or_layer(
     imagenet_like_classifier: Classifier, chelsea: Image.Image
 ) -> None:
     view = look_inside(imagenet_like_classifier, chelsea, layer=None, gradcam=False)
-    assert view.gradcam is None and view.features is None and view.activations == {}
+    assert view.explanation is None and view.features is None and view.activations == {}
     assert view.prediction.top1.index == imagenet_like_classifier.classify(chelsea).top1.index
     with pytest.raises(ValueError, match="no layer"):
         look_inside(imagenet_like_classifier, chelsea, layer="conv7")
@@ -235,14 +279,14 @@ def test_crop_box_finds_the_crop_in_the_picture(imagenet_like_classifier: Classi
 
     view = look_inside(imagenet_like_classifier, Image.fromarray(picture), layer=None, opacity=1)
     left = round(x0 * width)
-    assert view.gradcam is not None
-    np.testing.assert_array_equal(
-        view.gradcam.display_overlay[:, : left - 1], picture[:, : left - 1]
-    )
+    assert view.explanation is not None
+    shown = view.explanation.display_overlay
+    np.testing.assert_array_equal(shown[:, : left - 1], picture[:, : left - 1])
     top, bottom, right = round(y0 * height), round(y1 * height), round(x1 * width)
-    np.testing.assert_array_equal(view.gradcam.display_overlay[: top - 1], picture[: top - 1])
-    inside = view.gradcam.display_overlay[top + 1 : bottom - 1, left + 1 : right - 1]
-    assert np.isin(_codes(inside), _codes(colormap("inferno"))).all()  # opacity 1: pure colour map
+    np.testing.assert_array_equal(shown[: top - 1], picture[: top - 1])
+    inside = shown[top + 1 : bottom - 1, left + 1 : right - 1]
+    colours = _codes(explain_colormap(EXPLAIN_COLORMAP))
+    assert np.isin(_codes(inside), colours).all()  # opacity 1: pure colour map
 
 
 def _codes(rgb: np.ndarray) -> np.ndarray:
@@ -325,7 +369,8 @@ def test_grad_cam_finds_the_patch(
         y = int(rng.integers(0, size - PATCH))
         view = look_inside(classifier, Image.fromarray(_with_patch(rng, size, x, y)), layer=None)
         assert view.prediction.top1.label == "patch"
-        heat = view.gradcam.gradcam.heatmap
+        assert view.explanation is not None
+        heat = view.explanation.explanation.map
         on_patch = np.zeros(heat.shape, bool)
         on_patch[y : y + PATCH, x : x + PATCH] = True
         # The peak lies on the patch, give or take one conv5 cell (about 17 px).

@@ -6,10 +6,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alexnet_gui.core.visualize import explain
 from alexnet_gui.core.visualize.drawing import COLORMAPS, NORMALISATIONS
 from alexnet_gui.core.visualize.inside import KERNEL_NORMALISATIONS, look_inside
-from alexnet_gui.core.visualize.inspector import NetworkInspector, feature_layers, input_note
+from alexnet_gui.core.visualize.inspector import (
+    NetworkInspector,
+    cam_layers,
+    feature_layers,
+    input_note,
+    slow_passes,
+)
 from alexnet_gui.messages import InspectOptions
+from alexnet_gui.ui.inside import explain_tab
 from alexnet_gui.ui.inside.features_tab import COLORMAP_LABELS, NORMALISATION_LABELS
 from alexnet_gui.ui.inside.tabs import KERNEL_NORMALISATION_LABELS
 
@@ -31,6 +39,11 @@ def test_the_panels_choices_are_the_cores():
     assert set(COLORMAP_LABELS) == set(COLORMAPS)
     assert set(NORMALISATION_LABELS) == set(NORMALISATIONS)
     assert set(KERNEL_NORMALISATION_LABELS) == set(KERNEL_NORMALISATIONS)
+    # the Explain tab reads the methods' names and kinds from the same torch-free module
+    assert explain_tab.METHOD_LABELS is explain.METHOD_LABELS
+    assert tuple(explain_tab.METHOD_LABELS) == explain.METHODS
+    assert explain_tab.SLOW_METHODS is explain.SLOW_METHODS
+    assert explain_tab.LAYER_METHODS is explain.LAYER_METHODS
 
 
 def test_options_are_frozen_and_reach_the_views(imagenet_like_classifier, chelsea):
@@ -75,7 +88,7 @@ def test_unknown_layer_and_class_fall_back(imagenet_like_classifier, chelsea):
     _, views = inspector.look(imagenet_like_classifier, chelsea, options, frame=True)
     assert views.network.layer == "conv1"  # torchvision's AlexNet has no LRN
     top1 = views.network.prediction.scores[0].index
-    assert views.gradcam.gradcam.class_index == top1
+    assert views.gradcam.explanation.class_index == top1
 
 
 def test_gradcam_on_frames_is_capped_and_reblended(imagenet_like_classifier, chelsea,
@@ -92,7 +105,7 @@ def test_gradcam_on_frames_is_capped_and_reblended(imagenet_like_classifier, che
     darker = Image.fromarray((chelsea_rgb // 2).astype(np.uint8))
     second = frame(InspectOptions(gradcam=True), darker)
     assert not second.gradcam_fresh  # within 1/4 s: the last map, over the new frame
-    assert second.gradcam.gradcam is first.gradcam.gradcam
+    assert second.gradcam.explanation is first.gradcam.explanation
     assert not np.array_equal(second.gradcam.crop_overlay, first.gradcam.crop_overlay)
     clock.now += 0.2
     assert frame(InspectOptions(gradcam=True)).gradcam_fresh
@@ -100,3 +113,33 @@ def test_gradcam_on_frames_is_capped_and_reblended(imagenet_like_classifier, che
     assert frame(InspectOptions(gradcam=False)).gradcam is None
     still = inspector.look(imagenet_like_classifier, chelsea, InspectOptions(gradcam=True))[1]
     assert still.gradcam_fresh and not still.frame  # a still image always gets a fresh one
+
+
+def test_each_cheap_method_and_layer_reaches_the_views(imagenet_like_classifier, chelsea):
+    inspector = NetworkInspector()
+    for method in ("gradcam++", "layercam", "guided-backprop", "guided-gradcam"):
+        options = InspectOptions(gradcam=True, method=method, explain_layer="relu3")
+        views = inspector.look(imagenet_like_classifier, chelsea, options, frame=True)[1]
+        assert views.gradcam_fresh and views.gradcam.explanation.method == method
+        assert views.explain_estimate_s is None
+    # a layer this model lacks (or no CAM may read) falls back to relu5
+    options = InspectOptions(gradcam=True, explain_layer="pool2")
+    views = inspector.look(imagenet_like_classifier, chelsea, options)[1]
+    assert views.gradcam.explanation.layer == "relu5"
+    assert cam_layers(imagenet_like_classifier) == tuple(
+        f"{kind}{i}" for i in range(1, 6) for kind in ("conv", "relu"))
+
+
+@pytest.mark.parametrize("method", ["scorecam", "occlusion"])
+def test_slow_methods_are_left_to_the_job_with_an_estimate(imagenet_like_classifier, chelsea,
+                                                          method):
+    inspector = NetworkInspector()
+    options = InspectOptions(gradcam=True, method=method)
+    views = inspector.look(imagenet_like_classifier, chelsea, options)[1]
+    assert views.gradcam is None and not views.gradcam_fresh  # never in the worker
+    passes = slow_passes(imagenet_like_classifier, method, None, 32, 16)
+    assert passes == (257 if method == "scorecam" else 13 * 13 + 1)
+    assert views.explain_estimate_s == pytest.approx(
+        passes * views.network.prediction.elapsed_ms / 1000)
+    hidden = inspector.look(imagenet_like_classifier, chelsea, InspectOptions(method=method))[1]
+    assert hidden.explain_estimate_s is None  # only while the Explain tab is shown

@@ -19,6 +19,7 @@ from PyQt5.QtWidgets import QDockWidget
 from alexnet_gui.core.visualize.drawing import feature_grid, feature_map, overlay
 from alexnet_gui.core.visualize.inside import conv1_weights, kernel_tile
 from alexnet_gui.messages import FileSource, InsideViews
+from alexnet_gui.ui import dialogs
 from alexnet_gui.ui.inside.panel import DOCK_NAME, InsidePanel
 from alexnet_gui.ui.widgets import grid_view
 from alexnet_gui.ui.widgets.qimage import qimage_to_array
@@ -164,14 +165,16 @@ def test_clicking_a_map_enlarges_it_and_overlays_it(qtbot, inside):
     assert gui.inside.main_picture is None
 
 
-def test_gradcam_for_the_top1_then_another_class(qtbot, inside):
+def test_explain_gradcam_for_the_top1_then_another_class(qtbot, inside):
     _window, panel, views = inside
     assert views.gradcam is None  # not computed while its tab is hidden
     tab = panel.gradcam
+    assert panel.tabs.tabText(panel.tabs.indexOf(tab)) == "Explain"
     views = wait_views(qtbot, panel, lambda: panel.tabs.setCurrentWidget(tab),
                        lambda v: v.gradcam is not None)
     top5 = views.network.prediction.scores[:5]
-    assert views.gradcam.gradcam.class_index == top5[0].index
+    assert views.gradcam.explanation.method == "gradcam" == views.options.method
+    assert views.gradcam.explanation.class_index == top5[0].index
     np.testing.assert_array_equal(painted(tab.view), views.gradcam.crop_overlay)
     assert tab.target.count() == 6  # "top-1" and the five classes
     assert f"“{top5[0].label}”" in tab.caption.text()
@@ -179,11 +182,40 @@ def test_gradcam_for_the_top1_then_another_class(qtbot, inside):
 
     views = wait_views(qtbot, panel, lambda: tab.target.setCurrentIndex(3),
                        lambda v: v.options.class_index == top5[2].index)
-    assert views.gradcam.gradcam.class_index == top5[2].index
+    assert views.gradcam.explanation.class_index == top5[2].index
     assert views.gradcam.label == top5[2].label and views.gradcam_fresh
     assert f"“{top5[2].label}”" in tab.caption.text()
     assert not np.array_equal(painted(tab.view), first)
     assert tab.rate.text() == ""  # a still image has no rate
+
+    views = wait_views(qtbot, panel, lambda: tab.method.setCurrentIndex(
+        tab.method.findData("guided-gradcam")), lambda v: v.gradcam is not None)
+    assert views.gradcam.explanation.method == "guided-gradcam"
+    assert views.gradcam.explanation.class_index == top5[2].index  # the class stays chosen
+    np.testing.assert_array_equal(painted(tab.view), views.gradcam.crop_overlay)
+    assert "Guided Grad-CAM at relu5" in tab.caption.text()
+
+
+def test_occlusion_runs_in_the_background_and_is_exported(qtbot, inside, tmp_path,
+                                                         monkeypatch):
+    gui, panel, _views = inside
+    tab = panel.gradcam
+    panel.tabs.setCurrentWidget(tab)
+    tab.patch.setValue(112)  # four patches: a quick job
+    tab.stride.setValue(112)
+    with qtbot.waitSignal(gui.inside.slow.explanation_shown, timeout=TIMEOUT):
+        tab.method.setCurrentIndex(tab.method.findData("occlusion"))
+    shown = tab.shown
+    assert shown.explanation.method == "occlusion" and shown.explanation.map.shape == (224, 224)
+    assert shown.display_overlay.shape == gui.session.result.image.shape
+    np.testing.assert_array_equal(painted(tab.view), shown.crop_overlay)
+    assert "112 px patches, stride 112" in tab.caption.text()
+    took = r"Occlusion sensitivity took [\d.]+ s \(4 masked copies of the picture\)\."
+    assert re.fullmatch(took, tab.rate.text())
+    monkeypatch.setattr(dialogs, "save_result", lambda _parent, _suggested: tmp_path / "r.png")
+    gui.window.actions_.export_result.trigger()
+    saved = QImage(str(tmp_path / "r.explain-occlusion.png"))
+    np.testing.assert_array_equal(qimage_to_array(saved), shown.crop_overlay)
 
 
 def test_model_input_is_the_crop(inside):
@@ -254,8 +286,29 @@ def test_live_gradcam_says_its_rate_and_leaves_the_stream_alone(qtbot, make_gui,
     assert gui.inside.main_picture is None  # moving frames are never painted over
     with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
         gui.live.actions.stop.trigger()
-    # stopped, the last frame is a still picture: "Overlay on the main picture" works on it
+    # stopped, the last frame is a still picture: "On the picture" works on it
     assert gui.inside.main_picture is not None
     assert gui.inside.main_picture is panel.main_overlay()
     panel.on_main.setChecked(False)
     assert gui.inside.main_picture is None
+
+
+def test_live_occlusion_waits_for_freeze_then_runs_on_the_frame(qtbot, make_gui,
+                                                                state_dict_file):
+    gui, capture = window_with_fake_camera(qtbot, make_gui, state_dict_file)
+    panel = gui.window.findChild(InsidePanel)
+    gui.window.findChild(QDockWidget, DOCK_NAME).show()
+    tab = panel.gradcam
+    panel.tabs.setCurrentWidget(tab)
+    tab.patch.setValue(112)  # four patches: a quick job once frozen
+    tab.stride.setValue(112)
+    tab.method.setCurrentIndex(tab.method.findData("occlusion"))
+    gui.live.actions.start_camera.trigger()
+    qtbot.waitUntil(lambda: "press Freeze" in tab.rate.text(), timeout=TIMEOUT)
+    assert tab.shown is None and gui.inside.slow.job is None  # never per frame
+    with qtbot.waitSignal(gui.inside.slow.explanation_shown, timeout=TIMEOUT):
+        gui.live.actions.freeze.trigger()
+    assert tab.shown.explanation.method == "occlusion"
+    assert tab.shown.display_overlay.shape == gui.session.result.image.shape
+    with qtbot.waitSignal(capture.stream_finished, timeout=TIMEOUT):
+        gui.live.actions.stop.trigger()
