@@ -6,7 +6,8 @@ this module (or what it imports) imports torch, torchvision or cv2.
 
 Diagnostics, read from the environment (the start-up benchmark and the screenshot use them):
 ``ALEXNET_GUI_TIMING=1`` prints ``alexnet-gui-timing EVENT EPOCH_SECONDS`` lines for
-``window_shown``, ``model_loaded`` (or ``model_failed``) and ``first_result``;
+``window_shown``, ``image_shown`` (the opened picture is on screen, before or with its result),
+``model_loaded`` (or ``model_failed``) and ``first_result``;
 ``ALEXNET_GUI_QUIT_AFTER=EVENT`` quits after that event; ``ALEXNET_GUI_SCREENSHOT=FILE`` saves
 the window as a PNG after the first result, then quits. ``ALEXNET_GUI_LOG=DEBUG`` sets the log
 level.
@@ -39,9 +40,11 @@ from alexnet_gui.ui.browse.controller import BrowseController
 from alexnet_gui.ui.compare import compare, similar
 from alexnet_gui.ui.compare.compare import CompareController, ComparePanel
 from alexnet_gui.ui.compare.similar import SimilarController, SimilarPanel
+from alexnet_gui.ui.export_model import ExportModelController
 from alexnet_gui.ui.inside import panel as inside
 from alexnet_gui.ui.inside.controller import InsideController
 from alexnet_gui.ui.inside.panel import InsidePanel
+from alexnet_gui.ui.inside.unit_controller import UnitController
 from alexnet_gui.ui.live.actions import LiveActions
 from alexnet_gui.ui.live.controller import LiveController
 from alexnet_gui.ui.main_window import MainWindow
@@ -49,13 +52,21 @@ from alexnet_gui.ui.model_controller import ModelController
 from alexnet_gui.ui.qt_types import present
 from alexnet_gui.ui.results import ResultsController
 from alexnet_gui.ui.session import Session
+from alexnet_gui.ui.teach import controller as teach
+from alexnet_gui.ui.teach.controller import TeachController
+from alexnet_gui.ui.teach.panel import TeachPanel
 from alexnet_gui.ui.training.controller import TrainingController
 from alexnet_gui.workers.capture_client import CaptureClient
+from alexnet_gui.workers.explain_job import ExplainJob, ModelShelf
+from alexnet_gui.workers.export_job import ExportJob
 from alexnet_gui.workers.inference_client import InferenceClient
-from alexnet_gui.workers.inference_worker import ModelLoader
+from alexnet_gui.workers.inference_worker import ModelLoader, QuickFinder
 from alexnet_gui.workers.jobs import JobRunner
+from alexnet_gui.workers.picture_loader import PictureLoader
 from alexnet_gui.workers.similarity_job import SimilarityJob
+from alexnet_gui.workers.teach_worker import TeachClient
 from alexnet_gui.workers.training_job import TrainingJob
+from alexnet_gui.workers.unit_jobs import MaximiseJob, TopPatchesJob
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +104,20 @@ class Gui:
     compare: CompareController
     similar: SimilarController
     training: TrainingController
+    teach: TeachController | None = None
 
     def start(self, *, files: Sequence[str] = (), weights: str | None = None) -> None:
-        """Start the worker (it imports torch), load the model, then open ``files``."""
+        """Start the worker, load the model (the cached engine, or torch), then open ``files``.
+
+        Cameras are probed in the background (the Camera menu lists what it finds); with
+        ``files``, once the first of them has its answer, so OpenCV's import does not slow it."""
         self.session.inference.start()
-        self.live.probe_cameras()  # in the background; the Camera menu lists what it finds
+        if not files:
+            self.live.probe_cameras()
         self.models.start(weights)
         if files:
             self.browse.open_paths([Path(f) for f in files])
+            self.live.probe_cameras_after_first_answer()
 
 
 def build_gui(
@@ -109,6 +126,7 @@ def build_gui(
     loader: ModelLoader | None = None,
     download_url: str | None = None,
     capture: CaptureClient | None = None,
+    quick: QuickFinder | None = None,
 ) -> Gui:
     """The one place that builds the window, the session, the workers' clients and the features.
 
@@ -120,13 +138,16 @@ def build_gui(
         download_url: Where the download dialog fetches weights; torchvision's URL by default.
         capture: Cameras and video files; tests pass one with fake cameras. Building it costs no
             OpenCV: cv2 is imported by its first probe or stream, after the window is shown.
+        quick: Finds the cached engine that answers while the full network loads; the engine
+            cache by default, none when a test passes its own ``loader`` (unless given here).
     """
     store = store if store is not None else open_store()
     settings = load_settings(store)
     window = MainWindow()
     window.restore_layout(settings)  # before the docks below, so they get their saved places
-    session = Session(settings=settings, store=store, inference=InferenceClient(loader=loader),
-                      jobs=JobRunner(), parent=window)
+    session = Session(settings=settings, store=store,
+                      inference=InferenceClient(loader=loader, quick=quick), jobs=JobRunner(),
+                      pictures=PictureLoader(), parent=window)
     menus = window.actions_.menus
     session.message_posted.connect(window.messages.show_message)
     session.message_cleared.connect(window.messages.dismiss)
@@ -156,10 +177,17 @@ def build_gui(
     inside_panel = InsidePanel()
     inside_dock = window.add_dock(inside_panel, "Inside the network",
                                   object_name=inside.DOCK_NAME, hidden=True)
-    inside_controller = InsideController(session, panel=inside_panel, dock=inside_dock,
-                                         view=window.view)
+    inside_controller = InsideController(
+        session, panel=inside_panel, dock=inside_dock, view=window.view,
+        make_explain_job=functools.partial(ExplainJob, loader=loader, shelf=ModelShelf()))
+    UnitController(session, view=inside_panel.features.unit_view,  # kept by the session
+                   make_top=functools.partial(TopPatchesJob, loader=loader),
+                   make_maximise=functools.partial(MaximiseJob, loader=loader),
+                   dialog_parent=window)
     training = TrainingController(session, menu=menus["model"], make_job=TrainingJob,
                                   dialog_parent=window)
+    ExportModelController(session, action=window.actions_.export_model, make_job=ExportJob,
+                          dialog_parent=window)  # Model > Export…; lives as the session's child
     compare_panel = ComparePanel()
     compare_controller = CompareController(
         session, panel=compare_panel, view=window.view, menu=menus["model"],
@@ -172,6 +200,11 @@ def build_gui(
         dock=window.add_dock(similar_panel, "Similar images", object_name=similar.DOCK_NAME,
                              hidden=True),
         dialog_parent=window)
+    teach_panel = TeachPanel()
+    teach_controller = TeachController(
+        session, panel=teach_panel, menu=menus["model"], client=TeachClient(parent=window),
+        dock=window.add_dock(teach_panel, "Teach", object_name=teach.DOCK_NAME, hidden=True),
+        frames=live.frame_shown, dialog_parent=window, offer_download=models.offer_download)
     excepthook.add_reporter(window.messages.show_message)
 
     def close() -> None:  # the layout first: closing the features may hide docks
@@ -181,7 +214,7 @@ def build_gui(
 
     window.closing.connect(close)
     return Gui(window, session, browse, models, results, live, inside_controller, inside_panel,
-               compare_controller, similar_controller, training)
+               compare_controller, similar_controller, training, teach_controller)
 
 
 def configure_logging(level: str | None = None) -> None:
@@ -264,6 +297,7 @@ class _Probe(QObject):
         gui.session.inference.model_loaded.connect(self._on_inference_model_loaded)
         gui.session.inference.model_failed.connect(self._on_inference_model_failed)
         gui.session.result_shown.connect(self._on_session_result_shown)
+        gui.session.picture_shown.connect(self._on_session_picture_shown)
 
     def mark(self, event: str) -> None:
         if event in self._seen:
@@ -287,7 +321,12 @@ class _Probe(QObject):
         self.mark("model_loaded")
 
     @pyqtSlot(object)
+    def _on_session_picture_shown(self, _picture: object) -> None:
+        self.mark("image_shown")
+
+    @pyqtSlot(object)
     def _on_session_result_shown(self, result: object) -> None:
+        self.mark("image_shown")  # if the result came before its picture, both are up now
         if getattr(result, "prediction", None) is not None:
             self.mark("first_result")
 

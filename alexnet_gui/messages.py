@@ -16,7 +16,7 @@ import numpy as np
 from alexnet_gui.core.results import ClassScore, ModelInfo, Prediction
 
 if TYPE_CHECKING:  # annotations only: core.visualize.inside imports torch
-    from alexnet_gui.core.visualize.inside import GradCamView, KernelGrid, NetworkView
+    from alexnet_gui.core.visualize.inside import ExplanationView, KernelGrid, NetworkView
 
 
 
@@ -113,6 +113,22 @@ class ClassifyResult:
     decode_ms: float = 0.0
     message: str | None = None
     views: InsideViews | None = field(default=None, repr=False)
+    #: Inside views were asked for, but the full network is still loading: they follow.
+    views_pending: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class PictureReady:
+    """A picture decoded for display before its top-k is known (``workers.picture_loader``).
+
+    ``request_id`` is the inference request made for the same source, so the GUI can tell
+    whether its result has already been painted.
+    """
+
+    request_id: int
+    name: str
+    path: Path | None
+    image: np.ndarray = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,7 @@ class ModelStatus:
     note: str | None = None
     engine: str | None = None
     timings: tuple[tuple[str, float], ...] = ()
+    headline: str | None = None  # the status bar's line for this change, if not the default
 
 
 @dataclass(frozen=True)
@@ -204,9 +221,13 @@ class InspectOptions:
 
     The panel builds a new one for every change in the GUI thread and sends it inside each
     :class:`ClassifyRequest`. Frozen, so one object can be shared between the threads as it is.
-    ``channel`` is the clicked feature map of ``layer``; ``class_index`` the class Grad-CAM
-    explains (``None``: the top-1); ``gradcam`` is off while the Grad-CAM tab is not shown, so
-    the backward pass is paid for only when someone looks at it.
+    ``channel`` is the clicked feature map of ``layer``; ``class_index`` the class the Explain
+    tab explains (``None``: the top-1); ``gradcam`` is off while that tab is not shown, so the
+    backward pass is paid for only when someone looks at it (the name is its first method's).
+    ``method`` is one of ``core.visualize.explain.METHODS``: the worker draws the cheap ones;
+    Score-CAM and occlusion run as a background job on a still picture. ``explain_layer`` is the
+    layer a CAM method reads (``None``: relu5); the occlusion patch and stride are in pixels of
+    the model's input.
     """
 
     layer: str = "conv1"
@@ -218,6 +239,41 @@ class InspectOptions:
     gradcam: bool = False
     class_index: int | None = None
     kernel_normalisation: str = "minmax"
+    method: str = "gradcam"
+    explain_layer: str | None = None
+    occlusion_patch: int = 32
+    occlusion_stride: int = 16
+    # the unit view (issue #16): the selected unit and how its image is backpropagated
+    # ("guided" or "deconv"); ``unit_layer`` is ``None`` while no unit image is wanted.
+    unit_layer: str | None = None
+    unit: int | None = None
+    unit_mode: str = "guided"
+
+
+@dataclass(frozen=True, eq=False)
+class UnitImage:
+    """The selected unit seen through one picture: its backprop image and its layer's best units.
+
+    ``image`` is the deconvnet or guided-backprop image of the unit (HxWx3 uint8; ``None`` with
+    ``message`` when the unit does not exist); ``value`` its activation (a channel: its maximum);
+    ``count`` the units of the layer; ``top`` its strongest units here, (index, value), best first.
+    ``fresh`` is ``False`` on frames that reuse the last image (a capped rate).
+    """
+
+    layer: str
+    unit: int
+    mode: str
+    image: np.ndarray | None = field(repr=False)
+    value: float
+    count: int
+    top: tuple[tuple[int, float], ...]
+    fresh: bool = True
+    message: str = ""
+
+    def stale(self) -> UnitImage:
+        """The same image, marked as reused for a later frame."""
+        return UnitImage(self.layer, self.unit, self.mode, self.image, self.value, self.count,
+                         self.top, False, self.message)
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,10 +293,11 @@ class InsideViews:
 
     ``network`` is a :class:`~alexnet_gui.core.visualize.inside.NetworkView`, ``kernels`` a
     :class:`~alexnet_gui.core.visualize.inside.KernelGrid` (the same object for every result of
-    one model, so the panel repaints it only when it changes) and ``gradcam`` a
-    :class:`~alexnet_gui.core.visualize.inside.GradCamView` or ``None``. On frames Grad-CAM runs
+    one model, so the panel repaints it only when it changes) and ``gradcam`` the Explain tab's
+    :class:`~alexnet_gui.core.visualize.inside.ExplanationView` or ``None``. On frames it runs
     at a capped rate: ``gradcam_fresh`` is ``False`` when the map is the last one computed,
     blended over this frame. ``layers`` are the names the layer list offers.
+    ``explain_estimate_s`` is, for a slow method, about how long its job would take here.
     """
 
     options: InspectOptions
@@ -248,7 +305,36 @@ class InsideViews:
     kernels: KernelGrid = field(repr=False)
     layers: tuple[str, ...]
     channel: ChannelView | None = None
-    gradcam: GradCamView | None = field(default=None, repr=False)
+    gradcam: ExplanationView | None = field(default=None, repr=False)
     gradcam_fresh: bool = False
     frame: bool = False
     input_note: str = ""
+    explain_estimate_s: float | None = None
+    unit: UnitImage | None = field(default=None, repr=False)
+
+
+# -- Teach (issue #17): examples on disk, and a taught model ----------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TeachExample:
+    """One example file of a Teach class, with a small RGB thumbnail (``None``: unreadable)."""
+
+    class_name: str
+    path: Path
+    thumbnail: np.ndarray | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TeachTrained:
+    """A taught model, saved: ``val_acc`` on ``val_count`` held-out examples (``evaluated_on``
+    ``"held-out"``), or ``None`` with ``"training"`` when too few were there to hold any out."""
+
+    checkpoint: Path
+    classes: tuple[str, ...]
+    examples: int
+    train_acc: float
+    val_acc: float | None
+    val_count: int
+    evaluated_on: str
+    seconds: float

@@ -36,8 +36,9 @@ def test_main_py_opens_classifies_screenshots_and_saves_settings(tmp_path, state
     assert done.returncode == 0, done.stderr
     stamps = dict(line.split()[1:] for line in done.stdout.splitlines()
                   if line.startswith("alexnet-gui-timing"))
-    assert list(stamps) == ["window_shown", "model_loaded", "first_result"]
+    assert set(stamps) == {"window_shown", "image_shown", "model_loaded", "first_result"}
     assert float(stamps["window_shown"]) <= float(stamps["model_loaded"])
+    assert float(stamps["image_shown"]) <= float(stamps["first_result"])
     image = QImage(str(shot))
     assert not image.isNull() and image.width() >= 700  # fitted to the 800x600 screen
     settings = load_settings(open_store(settings_path()))  # XDG_CONFIG_HOME is per test
@@ -99,6 +100,47 @@ def test_the_fast_exit_after_quitting_loses_nothing(state_dict_file, chelsea_png
     saved = load_settings(open_store(settings_path()))
     assert saved.last_model == str(state_dict_file) and saved.window_geometry
     assert saved.recent_files[0] == str(chelsea_png)
+
+
+@pytest.mark.slow
+def test_the_picture_is_shown_and_the_app_can_quit_after_it(state_dict_file, chelsea_png):
+    """``image_shown``: the opened picture is on screen; ALEXNET_GUI_QUIT_AFTER accepts it."""
+    done = run(["-m", "alexnet_gui", "--weights", str(state_dict_file), str(chelsea_png)],
+               ALEXNET_GUI_TIMING="1", ALEXNET_GUI_QUIT_AFTER="image_shown")
+    assert done.returncode == 0, done.stderr
+    events = [line.split()[1] for line in done.stdout.splitlines()
+              if line.startswith("alexnet-gui-timing")]
+    assert events[0] == "window_shown" and "image_shown" in events
+
+
+SPY = """import sys, alexnet_gui.app as app
+mark = app._Probe.mark
+def spy(self, event):
+    print("torch-at", event, "torch" in sys.modules, flush=True)
+    mark(self, event)
+app._Probe.mark = spy
+sys.exit(app.run_gui(files=[sys.argv[2]], weights=sys.argv[1]))
+"""
+
+
+@pytest.mark.slow
+def test_with_the_engine_cached_the_first_top5_comes_without_torch(
+        monkeypatch, int8_selection, engine_cache_home, photo_classifier_file, chelsea_png):
+    """The fast start for real: the cached int8 engine answers; torch is imported after."""
+    from alexnet_gui.core.engines.names import ENGINE_ENV
+    from alexnet_gui.settings import Settings, save_settings
+
+    monkeypatch.delenv(ENGINE_ENV, raising=False)
+    save_settings(Settings(engine="openvino-int8"), open_store(settings_path()))
+    done = run(["-c", SPY, str(photo_classifier_file), str(chelsea_png)],
+               XDG_CACHE_HOME=str(engine_cache_home), ALEXNET_GUI_QUIT_AFTER="first_result",
+               ALEXNET_GUI_LOG="INFO")
+    assert done.returncode == 0, done.stderr
+    torch_at = dict(line.split()[1:] for line in done.stdout.splitlines()
+                    if line.startswith("torch-at"))
+    assert torch_at == {"window_shown": "False", "image_shown": "False", "model_loaded": "False",
+                        "first_result": "False"}
+    assert "quick engine: openvino-int8" in done.stderr
 
 
 def test_debug_logging_is_the_apps_not_the_image_librarys():

@@ -61,6 +61,8 @@ class Actions:
                             tip="The official torchvision AlexNet weights, 1000 classes")
         self.open_weights = act("&Open Weights or Checkpoint…", "Ctrl+M",
                                 tip="Any AlexNet state_dict or alexnet-gui checkpoint")
+        self.export_model = act("&Export Model…",
+                                tip="Write the model as ONNX or OpenVINO IR for other programs")
         self.tta = act("&TenCrop (test-time augmentation)", "Ctrl+T", checkable=True,
                        tip="Average the predictions of ten crops: slower, often more accurate")
         self.shortcuts = act("&Keyboard Shortcuts", "Ctrl+/")
@@ -148,6 +150,7 @@ def _build_menus(window: QMainWindow, a: Actions) -> None:
     go.addActions([a.previous, a.next, a.page_up, a.page_down, a.first, a.last])
     model = a.menus["model"] = _submenu(bar, "&Model")
     model.addActions([a.imagenet, a.open_weights])
+    model.addAction(a.export_model)
     device = a.menus["device"] = _submenu(bar, "&Device")
     device.addActions(list(a.devices.values()))
     options = a.menus["options"] = _submenu(bar, "&Options")

@@ -10,19 +10,29 @@ can be unit-tested with a session over a fake client.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PyQt5.QtCore import QObject, QSettings, pyqtSignal, pyqtSlot
 
-from alexnet_gui.messages import ClassifyResult, FrameSource, InspectOptions, ModelStatus, Source
+from alexnet_gui.messages import (
+    ClassifyResult,
+    FrameSource,
+    InspectOptions,
+    ModelStatus,
+    PictureReady,
+    Source,
+)
 from alexnet_gui.settings import Settings, save_settings
 
 if TYPE_CHECKING:  # handed in by alexnet_gui.app; the UI never imports the workers at run time
     from alexnet_gui.core.results import ModelInfo
+    from alexnet_gui.ui.export import ExportPicture
     from alexnet_gui.workers.inference_client import InferenceClient
     from alexnet_gui.workers.jobs import JobRunner
+    from alexnet_gui.workers.picture_loader import PictureLoader
 
 STATUS_MS = 5000  # how long a passing status-bar line stays
 SAVED_MS = 15_000  # "Saved ... in FOLDER" stays long enough to read the folder
@@ -34,6 +44,7 @@ class Session(QObject):
 
     Signals:
         result_shown(ClassifyResult): a result is now on screen (painted by the results view).
+        picture_shown(PictureReady): an opened still is on screen, before its result.
         image_opened(): the user opened a still image (file, folder, paste, drop); streams stop.
         open_requested(object): a feature asks the browser to open these paths (a list of Path).
         settings_changed(Settings): the settings changed and were saved.
@@ -48,6 +59,7 @@ class Session(QObject):
     """
 
     result_shown = pyqtSignal(object)
+    picture_shown = pyqtSignal(object)
     image_opened = pyqtSignal()
     open_requested = pyqtSignal(object)
     settings_changed = pyqtSignal(object)
@@ -60,10 +72,15 @@ class Session(QObject):
     closing = pyqtSignal()
 
     def __init__(self, *, settings: Settings, store: QSettings, inference: InferenceClient,
-                 jobs: JobRunner, parent: QObject | None = None) -> None:
+                 jobs: JobRunner, pictures: PictureLoader | None = None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._settings, self._store = settings, store
         self.inference, self.jobs = inference, jobs
+        #: Decodes opened stills for display while the model works (None: the result shows it).
+        self.pictures = pictures
+        self.request_id = 0  # the newest request submitted
+        self._export_providers: list[Callable[[], Sequence[ExportPicture]]] = []
         self.result: ClassifyResult | None = None
         self.model: ModelInfo | None = None
         self._source: Source | None = None
@@ -113,15 +130,27 @@ class Session(QObject):
     def request_open(self, paths: list[Path]) -> None:
         self.open_requested.emit(list(paths))
 
+    def add_export_pictures(self, provider: Callable[[], Sequence[ExportPicture]]) -> None:
+        """Let a panel add what it shows now (an explanation, say) to File > Export Result."""
+        self._export_providers.append(provider)
+
+    def export_pictures(self) -> list[ExportPicture]:
+        """The panels' pictures of the current result, for File > Export Result."""
+        return [picture for provider in self._export_providers for picture in provider()]
+
     # -- the model ----------------------------------------------------------------------------
 
-    def load_model(self, weights: Path | None) -> None:
-        """Load ``weights`` (``None``: ImageNet); the current picture is classified again after."""
+    def load_model(self, weights: Path | None, *, engine: str | None = None) -> None:
+        """Load ``weights`` (``None``: ImageNet); the current picture is classified again after.
+
+        ``engine`` overrides the chosen engine for this load only: a model taught a second ago
+        runs on PyTorch at once, where ``auto`` would first convert and time OpenVINO (seconds).
+        """
         self._load_seq += 1
         log.debug("loading the model %s", weights or "ImageNet")
         self.model_loading.emit(weights)
         s = self._settings
-        self.inference.load_model(weights, device=s.device, engine=s.engine)
+        self.inference.load_model(weights, device=s.device, engine=engine or s.engine)
 
     def is_stale(self, seq: int) -> bool:
         """Whether work started at load ``seq`` predates the newest model load."""
@@ -155,7 +184,16 @@ class Session(QObject):
         if not isinstance(source, FrameSource):  # frames come 30 times a second
             log.debug("classifying %s", getattr(source, "path", None) or type(source).__name__)
         s = self._settings
-        return self.inference.submit(source, topk=s.topk, tta=s.tta, inspect=self._inspect)
+        self.request_id = self.inference.submit(source, topk=s.topk, tta=s.tta,
+                                                inspect=self._inspect)
+        return self.request_id
+
+    def submit_still(self, source: Source) -> int:
+        """Open ``source``: its picture is shown as soon as it is decoded, then its result."""
+        request_id = self.submit(source)
+        if self.pictures is not None:
+            self.pictures.load(request_id, source)
+        return request_id
 
     def submit_frame(self, frame: np.ndarray, *, name: str = "camera", bgr: bool = False) -> int:
         """Classify an RGB (or BGR) frame; a newer frame replaces one still waiting."""
@@ -184,6 +222,11 @@ class Session(QObject):
     def forget_result(self) -> None:
         self.result = None
 
+    def show_picture(self, picture: PictureReady) -> None:
+        """Called by whoever painted an opened still before its result."""
+        self.result = None  # the previous result is not about this picture
+        self.picture_shown.emit(picture)
+
     # -- shutting down ------------------------------------------------------------------------
 
     def shutdown(self) -> None:
@@ -193,6 +236,8 @@ class Session(QObject):
         self._closed = True
         log.debug("shutting down")
         self.closing.emit()
+        if self.pictures is not None:
+            self.pictures.shutdown()
         self.inference.shutdown()
         self.jobs.shutdown()
         log.debug("shut down")

@@ -21,6 +21,8 @@ class FakeClient(QObject):
     runtime_reported = pyqtSignal(object)
     model_loaded = pyqtSignal(object)
     model_failed = pyqtSignal(object)
+    model_progress = pyqtSignal(str)
+    network_ready = pyqtSignal(object)
     device_changed = pyqtSignal(object)
     device_failed = pyqtSignal(str)
     prediction_ready = pyqtSignal(object)
@@ -68,6 +70,25 @@ class FakeClient(QObject):
         return True
 
 
+class FakePictures(QObject):
+    """The :class:`~alexnet_gui.workers.picture_loader.PictureLoader` interface, recorded."""
+
+    picture_ready = pyqtSignal(object)
+    picture_failed = pyqtSignal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[tuple[int, Any]] = []
+        self.stopped = 0
+
+    def load(self, request_id: int, source: Any) -> None:
+        self.loads.append((request_id, source))
+
+    def shutdown(self, timeout_ms: int = 5000) -> bool:
+        self.stopped += 1
+        return True
+
+
 class FakeJobs:
     """The job runner's interface: nothing runs."""
 
@@ -84,9 +105,11 @@ class FakeJobs:
         return True
 
 
-def fake_session(tmp_path: Path, settings: Settings | None = None) -> tuple[Session, FakeClient]:
-    """A real Session (settings in ``tmp_path``) over a :class:`FakeClient`."""
+def fake_session(tmp_path: Path, settings: Settings | None = None, *,
+                 pictures: FakePictures | None = None) -> tuple[Session, FakeClient]:
+    """A real Session (settings in ``tmp_path``) over a :class:`FakeClient` (and, if given,
+    :class:`FakePictures` decoding the opened stills)."""
     client = FakeClient()
     session = Session(settings=settings or Settings(), store=open_store(tmp_path / "s.ini"),
-                      inference=client, jobs=FakeJobs())
+                      inference=client, jobs=FakeJobs(), pictures=pictures)
     return session, client

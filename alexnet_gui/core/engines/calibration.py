@@ -162,6 +162,9 @@ class FakeQuantized(nn.Module):
 
     weight_scale: torch.Tensor  # buffers, registered in __init__
     weight_zero: torch.Tensor
+    #: The weights' integer range. The scale maps the largest weight to 127, so (-128, 127)
+    #: gives the same numbers; the ONNX export sets it, as ONNX allows no (-127, 127).
+    weight_range: tuple[int, int] = (-127, 127)
 
     def __init__(self, layer: nn.Conv2d | nn.Linear, low: float, high: float) -> None:
         super().__init__()
@@ -178,7 +181,7 @@ class FakeQuantized(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.fake_quantize_per_tensor_affine(x, self.scale, 0, self.qmin, self.qmax)
         weight = torch.fake_quantize_per_channel_affine(
-            self.layer.weight, self.weight_scale, self.weight_zero, 0, -127, 127
+            self.layer.weight, self.weight_scale, self.weight_zero, 0, *self.weight_range
         )
         layer = self.layer
         if isinstance(layer, nn.Conv2d):

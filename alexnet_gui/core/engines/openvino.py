@@ -7,12 +7,13 @@ but the ``openvino`` wheel: its PyTorch frontend converts the model, and our own
 
 Three flavours: ``int8`` (static, calibrated on real images), ``bf16`` (fp32 weights, bf16 maths
 where the CPU has it) and ``fp32``. Threads follow torch's (the worker leaves a core to the GUI).
+What needs no torch (versions, cache keys, compiling a cached model) is in :mod:`.openvino_runtime`;
+each manifest also keeps :func:`quick_facts`, what the fast start path needs to run the engine.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import logging
 import time
 import warnings
@@ -30,35 +31,38 @@ from alexnet_gui.core.engines.calibration import (
     collect_ranges,
     fake_quantized,
 )
-from alexnet_gui.core.models.spec import WeightsSpec
+from alexnet_gui.core.engines.openvino_runtime import (
+    FLAVOURS,
+    MODEL_XML,
+    RECIPE,
+    available,
+    cache_version,
+    version,
+)
+from alexnet_gui.core.engines.openvino_runtime import compile_model as _compile
+from alexnet_gui.core.models.imagenet import spec_record
+from alexnet_gui.core.models.spec import WeightsSpec, weights_file_facts
 
-FLAVOURS: tuple[str, ...] = ("int8", "bf16", "fp32")
-#: Bump when the conversion or calibration recipe changes: old cache entries are then ignored.
-RECIPE = 3
-MODEL_XML = "model.xml"
+__all__ = [
+    "FLAVOURS",
+    "MODEL_XML",
+    "RECIPE",
+    "EngineUnavailable",
+    "OpenVINOEngine",
+    "available",
+    "cache_version",
+    "compile_model",
+    "convert",
+    "load_or_build",
+    "quick_facts",
+    "version",
+]
 
 log = logging.getLogger(__name__)
 
 
 class EngineUnavailable(RuntimeError):
     """The runtime is not installed or cannot run here."""
-
-
-def available() -> bool:
-    try:
-        return importlib.util.find_spec("openvino") is not None
-    except (ImportError, ValueError):  # a broken install, or blocked in sys.modules
-        return False
-
-
-def version() -> str:
-    import openvino
-
-    return str(openvino.get_version()).split("-")[0]
-
-
-def cache_version() -> str:
-    return f"ov{version()}-r{RECIPE}"
 
 
 class OpenVINOEngine:
@@ -91,7 +95,7 @@ def convert(
 
     size = spec.preprocessing.crop_size
     example = torch.zeros(1, 3, size, size)
-    model = _without_identity_pool(copy.deepcopy(model).cpu().eval(), example)
+    model = without_identity_pool(copy.deepcopy(model).cpu().eval(), example)
     if flavour == "int8":
         if calibration is None:
             raise ValueError("int8 needs a calibration set")
@@ -103,7 +107,7 @@ def convert(
         return ov.convert_model(model, example_input=example, input=[(-1, 3, size, size)])
 
 
-def _without_identity_pool(model: nn.Module, example: torch.Tensor) -> nn.Module:
+def without_identity_pool(model: nn.Module, example: torch.Tensor) -> nn.Module:
     """Drop ``avgpool`` when it maps 6x6 to 6x6 (224/227 input): OpenVINO runs it in fp32 anyway,
     5% of a batch's time, for nothing."""
     pool = getattr(model, "avgpool", None)
@@ -121,16 +125,21 @@ def _without_identity_pool(model: nn.Module, example: torch.Tensor) -> nn.Module
 
 
 def compile_model(folder: Path, flavour: str) -> Any:
-    import openvino as ov
+    """:func:`.openvino_runtime.compile_model` with torch's thread count."""
+    return _compile(folder, flavour, torch.get_num_threads())
 
-    core = ov.Core()
-    config = {
-        "PERFORMANCE_HINT": "LATENCY",
-        "INFERENCE_NUM_THREADS": max(1, torch.get_num_threads()),
-        # int8 layers run in int8 whatever this says; the rest stays fp32 except for bf16.
-        "INFERENCE_PRECISION_HINT": "bf16" if flavour == "bf16" else "f32",
+
+def quick_facts(flavour: str, spec: WeightsSpec) -> dict[str, Any]:
+    """What the fast start path reads from the manifest to run the engine without torch."""
+    return {
+        "engine": f"openvino-{flavour}",
+        "precision": flavour,
+        "model_xml": MODEL_XML,
+        "input_size": spec.preprocessing.crop_size,
+        "spec": spec_record(spec),
+        # imagenet, state_dict or checkpoint: a plain state_dict's name follows its path
+        "weights_kind": (weights_file_facts(spec) or {}).get("kind"),
     }
-    return core.compile_model(core.read_model(folder / MODEL_XML), "CPU", config)
 
 
 def load_or_build(
@@ -155,6 +164,8 @@ def load_or_build(
         raise ValueError(f"unknown OpenVINO flavour {flavour!r}")
     entry = cache.load(key)
     if entry is not None:
+        if "spec" not in entry.info:  # written before the fast start path: add what it needs
+            cache.update_info(key, quick_facts(flavour, spec))
         try:
             return OpenVINOEngine(flavour, compile_model(entry.folder, flavour), entry.info)
         except Exception:
@@ -185,7 +196,7 @@ def _writer(
         engine = OpenVINOEngine(flavour, compile_model(folder, flavour), {})
         logits = torch.cat([engine.run(part) for part in calibration.validate.split(32)])
         return {
-            "engine": engine.name,
+            **quick_facts(flavour, spec),
             "openvino": version(),
             "recipe": RECIPE,
             "conversion_s": round(seconds, 2),

@@ -43,9 +43,11 @@ class LiveController(QObject):
 
     Signals:
         latency_measured(float): milliseconds from a frame's capture to its result's paint.
+        frame_shown(object): the HxWx3 RGB frame (read-only) just put on screen (Teach records it).
     """
 
     latency_measured = pyqtSignal(float)
+    frame_shown = pyqtSignal(object)
 
     def __init__(self, session: Session, *, capture: CaptureClient, actions: LiveActions,
                  view: ImageView, predictions: PredictionsPanel, status: StatusFields,
@@ -57,6 +59,7 @@ class LiveController(QObject):
         self.meter = LiveMeter()  # replaced at each stream's start
         self._info: SourceInfo | None = None
         self._result: tuple[ClassifyResult, int] | None = None  # and the frame it was made from
+        self._waiting_to_probe = self._closing = False
         self.actions.mirror.setChecked(session.settings.mirror)
         self.actions.loop.setChecked(session.settings.loop_video)
         self.actions.set_streaming(running=False)
@@ -79,6 +82,17 @@ class LiveController(QObject):
         """Look for cameras in the background; the Camera menu lists them when done."""
         self.actions.show_searching()
         self._capture.probe_cameras()
+
+    def probe_cameras_after_first_answer(self) -> None:
+        """Probe once the picture opened at start has its answer (a result or a failure).
+
+        Probing imports OpenCV, a few hundred milliseconds of CPU (and of the GIL) that would
+        otherwise be taken from the picture and its first top-5 on a small machine."""
+        self.actions.show_searching()
+        self._waiting_to_probe = True
+        client = self._session.inference
+        for signal in (client.prediction_ready, client.request_failed, client.model_failed):
+            signal.connect(self._on_inference_first_answer)
 
     def start_camera(self) -> None:
         """Stream the chosen camera (the first found if the chosen one is gone)."""
@@ -234,6 +248,7 @@ class LiveController(QObject):
         self._info, self._result, self.meter = info, None, LiveMeter()
         self._session.set_stream_moving(not self._capture.is_frozen())
         self._view.show_scores(())  # a still's scores do not belong on the camera's picture
+        self._view.set_note("classifying…")  # frames show at once; the first result follows
         self._predictions.set_prediction(None, message="Waiting for the first result…")
         self._session.set_title(info.name)
         rate = f", {info.fps:g} fps" if info.fps else ""
@@ -246,6 +261,7 @@ class LiveController(QObject):
         name = self._info.name if self._info is not None else "camera"
         request_id = self._session.submit_frame(frame.rgb, name=name)
         self.meter.frame_shown(request_id, frame.timestamp, frame.index)
+        self.frame_shown.emit(frame.rgb)
 
     @pyqtSlot(float)
     def _on_capture_fps_measured(self, rate: float) -> None:
@@ -284,6 +300,18 @@ class LiveController(QObject):
         if self._capture.is_running():
             self._capture.stop()
 
+    @pyqtSlot(object)
+    def _on_inference_first_answer(self, _answer: object) -> None:
+        if not self._waiting_to_probe:
+            return
+        self._waiting_to_probe = False
+        client = self._session.inference
+        for signal in (client.prediction_ready, client.request_failed, client.model_failed):
+            signal.disconnect(self._on_inference_first_answer)
+        if not self._closing:
+            self.probe_cameras()
+
     @pyqtSlot()
     def _on_session_closing(self) -> None:
+        self._closing = True
         self._capture.shutdown()

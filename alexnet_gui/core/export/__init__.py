@@ -1,0 +1,1 @@
+"""Exporting a model for programs that do not import this app: ONNX and OpenVINO IR."""
