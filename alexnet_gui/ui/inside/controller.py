@@ -57,8 +57,15 @@ class InsideController(QObject):
         return self._inspecting and self._panel.tabs.currentWidget() is self._panel.gradcam
 
     def _export_pictures(self) -> list[ExportPicture]:
-        """File > Export Result takes the explanation along while it is on screen."""
-        return self._panel.gradcam.export_pictures() if self._explaining() else []
+        """File > Export Result takes the explanation, or the unit's pictures, along while they
+        are on screen."""
+        if self._explaining():
+            return self._panel.gradcam.export_pictures()
+        features = self._panel.features
+        if self._inspecting and self._panel.tabs.currentWidget() is features and (
+                features.unit_shown()):
+            return features.unit_view.export_pictures()
+        return []
 
     @property
     def main_picture(self) -> np.ndarray | None:

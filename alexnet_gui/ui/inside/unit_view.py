@@ -24,6 +24,7 @@ from PyQt5.QtWidgets import (
 )
 
 from alexnet_gui.messages import UnitImage
+from alexnet_gui.ui.export import ExportPicture
 from alexnet_gui.ui.inside.tabs import caption_label, choice_box, compact
 from alexnet_gui.ui.widgets.grid_view import PixelView
 
@@ -195,6 +196,24 @@ class UnitView(QWidget):
         layer, unit = self.selected
         return {"unit_layer": layer if shown else None, "unit": unit if shown else None,
                 "unit_mode": self.mode.currentData()}
+
+    def export_pictures(self) -> list[ExportPicture]:
+        """The selected unit's pictures that are drawn (backprop, top 9, optimised), each with
+        what it shows, for File > Export Result."""
+        layer, unit = self.selected
+        pages = (("backprop", self.backprop, self.strongest.text()),
+                 ("top9", self.top9.view, self.top9.status.text()),
+                 ("optimised", self.optimised.view, self.optimised.status.text()))
+        pictures = []
+        for kind, view, caption in pages:
+            if view.array is None:
+                continue
+            record: dict[str, object] = {"layer": layer, "unit": unit, "picture": kind,
+                                         "caption": caption}
+            if kind == "backprop":
+                record["mode"] = self.mode.currentData()
+            pictures.append(ExportPicture(f"unit-{layer}-{unit}-{kind}", view.array, record))
+        return pictures
 
     def show_unit(self, image: UnitImage | None) -> None:
         """Paint the worker's unit image, if it is of the unit selected now."""

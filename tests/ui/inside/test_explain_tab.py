@@ -258,3 +258,28 @@ def test_save_png_and_export_take_the_explanation(qtbot, inside, chelsea_png, tm
     assert pictures[0]["label"] == "tiger cat" and pictures[0]["class_index"] == 1
     panel.tabs.setCurrentWidget(panel.kernels)  # not on screen: not exported
     assert session.export_pictures() == []
+
+
+def test_export_takes_the_units_pictures_while_the_unit_view_is_shown(qtbot, inside, chelsea_png,
+                                                                      tmp_path):
+    session, _client, panel, _controller, _jobs, _dock = inside
+    show_still(session, FileSource(chelsea_png))
+    features, units = panel.features, panel.features.unit_view
+    panel.tabs.setCurrentWidget(features)
+    assert session.export_pictures() == []  # the Map page is shown
+    features.below.setCurrentWidget(features.unit_page)
+    assert session.export_pictures() == []  # nothing drawn yet
+    rng = np.random.default_rng(3)
+    backprop, optimised = (rng.integers(0, 255, (224, 224, 3), np.uint8) for _ in range(2))
+    units.backprop.set_array(backprop)
+    units.optimised.view.set_array(optimised)
+    units.optimised.say("Value into the ReLU: -0.1 at the random start, 2 after 30 steps.")
+    layer, unit = units.selected
+    _, record = export_result(session.result, tmp_path / "out.png", session.export_pictures())
+    pictures = {p["picture"]: p for p in json.loads(record.read_text())["pictures"]}
+    assert set(pictures) == {"backprop", "optimised"}  # the top 9 was never searched
+    assert pictures["backprop"]["mode"] == "guided" and pictures["optimised"]["unit"] == unit
+    assert "after 30 steps" in pictures["optimised"]["caption"]
+    saved = tmp_path / pictures["optimised"]["image"]
+    assert saved.name == f"out.unit-{layer}-{unit}-optimised.png"
+    np.testing.assert_array_equal(qimage_to_array(QImage(str(saved))), optimised)
