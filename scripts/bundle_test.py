@@ -12,6 +12,7 @@ What it checks, each printed as ``ok`` or ``FAIL``:
    source tree's ``python -m alexnet_gui classify`` gives;
 4. ``classify`` of a missing file exits 1 with one line on stderr;
 5. ``alexnet-gui info`` finds the packages' metadata;
+5b. ``alexnet-gui export W --format onnx`` writes a file with the class names in its metadata;
 6. the window, offscreen (``QT_QPA_PLATFORM=offscreen``): it loads W, classifies the sample,
    saves a screenshot (``ALEXNET_GUI_SCREENSHOT``), quits by itself and exits 0.
 
@@ -240,6 +241,24 @@ def check_openvino(checks: Checks, exe: Path, weights: Path, env: dict[str, str]
     )
 
 
+def check_export(checks: Checks, exe: Path, weights: Path, env: dict[str, str],
+                 tmp: Path) -> None:
+    """Model > Export's code path in the bundle: an ONNX file with the app's metadata."""
+    out = tmp / "exported.onnx"
+    result, _, desc = run([exe, "export", weights, "--format", "onnx", "--out", out], env)
+    if not checks.check(result is not None and result.returncode == 0 and out.is_file(),
+                        "export --format onnx with the bundle",
+                        desc + (tail(result.stderr) if result is not None and result.returncode
+                                else "")):
+        return
+    import onnx  # the test's own interpreter, not the bundle's
+
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    checks.check("class_names" in props and "preprocessing" in props,
+                 "the exported ONNX file carries class names and pre-processing",
+                 f"{out.stat().st_size / 2**20:.0f} MB, keys {sorted(props)}")
+
+
 def check_missing_file(checks: Checks, exe: Path, weights: Path, env: dict[str, str]) -> None:
     missing = Path(env["HOME"]) / "no-such-image.jpg"
     result, _, desc = run([exe, "classify", missing, "--weights", weights], env)
@@ -336,6 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_classify(checks, exe, weights, env)
         check_openvino(checks, exe, weights, env)
         check_missing_file(checks, exe, weights, env)
+        check_export(checks, exe, weights, env, tmp)
         check_info(checks, exe, env)
         if not args.skip_gui:
             check_gui(checks, exe, weights, env, tmp)
