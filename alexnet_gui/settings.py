@@ -59,6 +59,7 @@ class Settings:
     inside_tab: int = 0  # the "Inside the network" panel's tab and layer; added the same way
     inside_layer: str = "conv1"
     engine: str = "auto"  # Options > Engine (core.engines.ENGINES); added the same way
+    teach_project: str = ""  # the Teach panel's last project folder; added the same way
 
     def __post_init__(self) -> None:
         # Clamp instead of raising: a bad value in a settings file must not stop the app.

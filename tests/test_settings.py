@@ -23,7 +23,7 @@ def test_round_trip_every_field(tmp_path):
     original = Settings(device="cpu", topk=3, tta=True, last_folder="/photos",
                         last_model="/m/fruit.pth", recent_files=("/p/one.jpg",),
                         window_geometry=b"\x01\x02geometry", window_state=b"state\x00",
-                        splitter_state=b"s")
+                        splitter_state=b"s", teach_project="/projects/hands")
     save_settings(original, store)
     assert load_settings(open_store(tmp_path / "a.ini")) == original
     assert f"{SCHEMA_KEY}={SCHEMA_VERSION}" in (tmp_path / "a.ini").read_text()

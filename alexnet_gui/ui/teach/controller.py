@@ -217,7 +217,10 @@ class TeachController(QObject):
     @pyqtSlot()
     def _on_action_triggered(self) -> None:
         self.show()
-        if self.root is None:
+        last = self._session.settings.teach_project
+        if self.root is None and last and Path(last).is_dir():
+            self.open_project(Path(last))  # where the user left off
+        elif self.root is None:
             self.panel.say("Make a new project (a folder for your classes) or open one.")
         self.client.check_base()  # the download offer comes first, if the weights are missing
 
@@ -285,6 +288,7 @@ class TeachController(QObject):
         if root != self.root:
             return
         self.panel.set_project(root)
+        self._session.update_settings(teach_project=str(root))  # reopened next time
         for name in teach_project.list_classes(root):
             self._connect_section(self.panel.add_section(name))
         for example in examples:

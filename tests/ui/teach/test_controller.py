@@ -52,9 +52,7 @@ class Frames(QObject):
     shown = pyqtSignal(object)
 
 
-@pytest.fixture
-def setup(qtbot, tmp_path: Path):
-    session, inference = fake_session(tmp_path)
+def make_controller(qtbot, session) -> tuple[TeachController, FakeTeachClient, Frames, list[str]]:
     window = QMainWindow()
     qtbot.addWidget(window)
     panel, client, frames = TeachPanel(), FakeTeachClient(), Frames()
@@ -64,6 +62,13 @@ def setup(qtbot, tmp_path: Path):
     controller = TeachController(session, panel=panel, dock=dock, menu=QMenu(window),
                                  client=client, frames=frames.shown, dialog_parent=window,
                                  offer_download=offers.append)
+    return controller, client, frames, offers
+
+
+@pytest.fixture
+def setup(qtbot, tmp_path: Path):
+    session, inference = fake_session(tmp_path)
+    controller, client, frames, offers = make_controller(qtbot, session)
     root = tmp_path / "project"
     controller.open_project(root)
     client.project_opened.emit(root, ())
@@ -210,3 +215,16 @@ def test_missing_weights_offer_the_download_and_say_why(setup):
                      input_size=224, device="CPU", categories=("c",) * 1000)
     inference.model_loaded.emit(ModelStatus(info, None))  # the download finished and loaded
     assert client.of("reload_base") == [()] and panel.download_button.isHidden()
+
+
+def test_the_last_project_is_reopened_next_time(qtbot, tmp_path: Path):
+    session, _ = fake_session(tmp_path)
+    first, client, _, _ = make_controller(qtbot, session)
+    root = tmp_path / "hands"
+    root.mkdir()
+    first.open_project(root)
+    client.project_opened.emit(root, ())
+    assert session.settings.teach_project == str(root)
+    again, client2, _, _ = make_controller(qtbot, session)  # the next run, same settings
+    again.action.trigger()
+    assert client2.of("open_project") == [(root,)] and again.root == root
