@@ -101,6 +101,10 @@ class InsideController(QObject):
         if isinstance(result.views, InsideViews):
             self._panel.show_views(result.views)
             self._update_main_picture()
+        elif result.views_pending:
+            self._panel.show_pending("Loading the network for these views… (the top-5 came "
+                                     "from the fast engine; the full network takes a few "
+                                     "seconds after a start)")
 
     @pyqtSlot(object, bool)
     def _on_panel_options_changed(self, options: InspectOptions, rerun: bool) -> None:

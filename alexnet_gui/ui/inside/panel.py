@@ -77,6 +77,7 @@ class InsidePanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(footer)
+        self._usual_placeholders: dict[PixelView, str] = {}  # while show_pending's text shows
         self.views: InsideViews | None = None  # painted
         self.latest: InsideViews | None = None  # received; painted soon
         self._due: InsideViews | None = None
@@ -132,7 +133,19 @@ class InsidePanel(QWidget):
         self.gradcam.reset(categories)
         self._send(rerun=False)
 
+    def show_pending(self, text: str) -> None:
+        """Say ``text`` where a tab has nothing to show yet: the first seconds after a start,
+        the top-5 comes from the fast engine while the full network still loads."""
+        for view in (self.kernels.grid, self.features.grid, self.gradcam.view,
+                     self.model_input.view):
+            if view.array is None:
+                self._usual_placeholders.setdefault(view, view.placeholder)
+                view.set_placeholder(text)
+
     def show_views(self, views: InsideViews) -> None:
+        for view, text in self._usual_placeholders.items():  # the network is there now
+            view.set_placeholder(text)
+        self._usual_placeholders.clear()
         """Take the newest result; paint it now or, if the last paint is recent, a bit later."""
         if views.options.gradcam:
             self.gradcam.meter.add(fresh=views.gradcam_fresh, frame=views.frame)

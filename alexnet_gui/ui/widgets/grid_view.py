@@ -126,6 +126,10 @@ class PixelView(QWidget):
         area = parent.contentsRect() if self.zoom and parent is not None else self.contentsRect()
         return min(area.width() / self._pixmap.width(), area.height() / self._pixmap.height())
 
+    @property
+    def placeholder(self) -> str:
+        return self._placeholder
+
     def set_placeholder(self, text: str) -> None:
         self._placeholder = text
         self.update()

@@ -283,3 +283,15 @@ def test_export_takes_the_units_pictures_while_the_unit_view_is_shown(qtbot, ins
     saved = tmp_path / pictures["optimised"]["image"]
     assert saved.name == f"out.unit-{layer}-{unit}-optimised.png"
     np.testing.assert_array_equal(qimage_to_array(QImage(str(saved))), optimised)
+
+
+def test_while_the_network_loads_the_panel_says_so_then_shows_the_views(qtbot, views):
+    """The first seconds after a start the top-5 comes from the fast engine, without views."""
+    panel = InsidePanel()
+    qtbot.addWidget(panel)
+    usual = panel.features.grid.placeholder
+    panel.show_pending("Loading the network for these views…")
+    assert panel.features.grid.placeholder.startswith("Loading the network")
+    assert panel.gradcam.view.placeholder.startswith("Loading the network")
+    panel.show_views(views)
+    assert panel.features.grid.placeholder == usual
