@@ -114,7 +114,7 @@ OPENVINO_HIDDEN_IMPORTS: tuple[str, ...] = (
     "openvino._offline_transformations",
 )
 # Plugins and frontends the app never uses (GPU/NPU devices, other model formats), and the GPU
-# kernel cache: about 60 MB left out.
+# kernel cache: about 60 MB left out. The ONNX frontend stays: export checks its ONNX file with it.
 OPENVINO_LIB_EXCLUDES: tuple[str, ...] = (
     "*intel_gpu_plugin*",
     "*intel_npu_plugin*",
@@ -122,7 +122,6 @@ OPENVINO_LIB_EXCLUDES: tuple[str, ...] = (
     "*.pc",
     "*gguf_frontend*",
     "*jax_frontend*",
-    "*onnx_frontend*",
     "*paddle_frontend*",
     "*tensorflow_lite_frontend*",
 )

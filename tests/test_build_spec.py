@@ -315,7 +315,8 @@ def test_spec_refuses_a_cpu_only_build_of_a_cuda_torch() -> None:
     assert "download.pytorch.org/whl/cpu" in config.CPU_ONLY_NEEDS_CPU_TORCH
 
 
-def test_openvino_keeps_the_cpu_plugin_and_pytorch_frontend_only(tmp_path: Path) -> None:
+def test_openvino_keeps_the_cpu_plugin_and_the_pytorch_and_onnx_frontends(tmp_path: Path) -> None:
+    """PyTorch's: engines are converted from the model; ONNX's: export checks its ONNX file."""
     libs = tmp_path / "openvino" / "libs"
     libs.mkdir(parents=True)
     names = ["libopenvino.so.2641", "libopenvino_intel_cpu_plugin.so",
@@ -325,7 +326,8 @@ def test_openvino_keeps_the_cpu_plugin_and_pytorch_frontend_only(tmp_path: Path)
         (libs / name).write_bytes(b"")
     kept = {Path(src).name: dest for src, dest in config.openvino_binaries(tmp_path / "openvino")}
     assert set(kept) == {"libopenvino.so.2641", "libopenvino_intel_cpu_plugin.so",
-                         "libopenvino_pytorch_frontend.so.2641", "libtbb.so.12"}
+                         "libopenvino_pytorch_frontend.so.2641",
+                         "libopenvino_onnx_frontend.so.2641", "libtbb.so.12"}
     assert set(kept.values()) == {"openvino/libs"}  # where OpenVINO scans for its plugins
     assert config.openvino_binaries(tmp_path / "missing") == []
 

@@ -215,9 +215,13 @@ def _check(
 
     model, spec = loaded.model, loaded.spec
     inputs = _check_photos(spec) if calibration is None else calibration.validate
-    compiled = ov.Core().compile_model(
-        str(staged), "CPU", {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
-    )
+    try:
+        compiled = ov.Core().compile_model(
+            str(staged), "CPU", {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+        )
+    except RuntimeError as exc:  # OpenVINO cannot read it (a bundle without its ONNX reader)
+        first = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ""
+        raise ExportError(f"the written file could not be checked with OpenVINO: {first}") from exc
     with torch.inference_mode():
         reference = torch.cat([model(part).float() for part in inputs.split(32)])
     logits = torch.cat([

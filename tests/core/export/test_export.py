@@ -146,6 +146,20 @@ def test_an_unwritable_destination_leaves_nothing(state_dict_file: Path, tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt"]
 
 
+def test_a_file_openvino_cannot_read_is_an_error_and_leaves_nothing(
+        state_dict_file: Path, tmp_path: Path, monkeypatch) -> None:
+    """The first bundle left out OpenVINO's ONNX reader: the check crashed with a traceback."""
+    def unreadable(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("Unable to read the model\nAvailable frontends: jax pytorch ir tf")
+
+    monkeypatch.setattr(ov.Core, "compile_model", unreadable)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExportError, match="could not be checked with OpenVINO: Available"):
+        export_model(state_dict_file, "onnx", out / "m.onnx")
+    assert list(out.iterdir()) == []
+
+
 def test_cancelling_writes_nothing(state_dict_file: Path, tmp_path: Path) -> None:
     stages: list[str] = []
 
