@@ -54,6 +54,21 @@ def _activations(clf: Classifier, picture: Image.Image, layers: tuple[str, ...])
     return {ly: look_inside(clf, picture, layer=ly, gradcam=False).activations[ly] for ly in layers}
 
 
+def synced_on(device: torch.device) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    """Wrap a timed call so that it waits for CUDA's queued work (a no-op on the CPU)."""
+
+    def synced(fn: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            out = fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return out
+
+        return run
+
+    return synced
+
+
 def _shape(array: np.ndarray) -> str:
     return "x".join(str(n) for n in array.shape)
 
@@ -81,15 +96,7 @@ def explanations(args: argparse.Namespace) -> None:
     photo = next(p for p in bundled_photos() if p.stem == "chelsea")
     batch = tv.preprocess(load_image(photo)).to(tv.device)
 
-    def synced(fn: Callable[[], object]) -> Callable[[], object]:
-        def run() -> object:
-            out = fn()
-            if tv.device.type == "cuda":
-                torch.cuda.synchronize()
-            return out
-
-        return run
-
+    synced = synced_on(tv.device)
     def forward() -> object:
         with torch.inference_mode():
             return tv.model(batch)
@@ -155,15 +162,7 @@ def panel(args: argparse.Namespace) -> None:
         lambda: overlay(display, acts["relu5"][0], box=box))  # fmt: skip
     batch = tv.preprocess(picture).to(tv.device)
 
-    def synced(fn: Callable[[], object]) -> Callable[[], object]:
-        def run() -> object:
-            out = fn()
-            if tv.device.type == "cuda":
-                torch.cuda.synchronize()
-            return out
-
-        return run
-
+    synced = synced_on(tv.device)
     add("classify (baseline: forward only)", "640x480", synced(lambda: tv.classify(picture)))
     add("grad_cam (forward + backward)", "1x3x224x224", synced(lambda: grad_cam(tv.model, batch)))
     add("grad_cam, paper", "1x3x227x227", synced(lambda: grad_cam(

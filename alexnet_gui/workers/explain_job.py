@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 from PyQt5.QtCore import pyqtSignal
 
 from alexnet_gui.core.errors import UserFacingError
-from alexnet_gui.messages import BytesSource, FileSource, InspectOptions, Source
+from alexnet_gui.messages import InspectOptions, Source
 from alexnet_gui.workers.inference_worker import ModelLoader, load_classifier
 from alexnet_gui.workers.jobs import Job
+from alexnet_gui.workers.picture_loader import decode_source
 
 if TYPE_CHECKING:
-    from PIL.Image import Image
 
     from alexnet_gui.core.inference.classifier import Classifier
     from alexnet_gui.core.visualize.inside import ExplanationView
@@ -117,7 +117,7 @@ class ExplainJob(Job):
         self.stage_changed.emit("Loading the model…")
         classifier = self._shelf.take(self.weights, self.device, self._loader)
         try:
-            image = _decode(self.source)
+            image = decode_source(self.source)
             categories = classifier.spec.categories
             class_index = self.options.class_index
             if class_index is not None and not 0 <= class_index < len(categories):
@@ -152,14 +152,3 @@ class ExplainJob(Job):
         finally:
             self._shelf.put_back(self.weights, self.device, classifier)
         return ExplainResult(self.key, view, time.perf_counter() - start, passes[0])
-
-
-def _decode(source: Source) -> Image:
-    """The picture of ``source``, decoded exactly as the inference worker decodes it."""
-    from alexnet_gui.core.imaging import decode as imaging
-
-    if isinstance(source, FileSource):
-        return imaging.load_image(source.path)
-    if isinstance(source, BytesSource):
-        return imaging.image_from_bytes(source.data, source.name)
-    return imaging.image_from_array(source.frame, bgr=source.bgr)

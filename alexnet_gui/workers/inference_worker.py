@@ -28,7 +28,6 @@ from alexnet_gui.messages import (
     BatchFinished,
     BatchRequest,
     BatchStarted,
-    BytesSource,
     ClassifyRequest,
     ClassifyResult,
     FileSource,
@@ -38,12 +37,12 @@ from alexnet_gui.messages import (
     ModelStatus,
     RequestFailure,
     RuntimeInfo,
-    Source,
 )
 from alexnet_gui.workers.folder_batch import BatchControl, RecentAnswer
 from alexnet_gui.workers.model_holder import ModelHolder
 from alexnet_gui.workers.model_loading import ModelLoader, QuickFinder, QuickModel, load_classifier
 from alexnet_gui.workers.pending_slot import PendingSlot
+from alexnet_gui.workers.picture_loader import decode_source
 from alexnet_gui.workers.quick_batch import QuickFolderBatch
 
 if TYPE_CHECKING:  # for annotations only: importing them costs torch
@@ -154,7 +153,7 @@ class InferenceWorker(QObject):
         path = source.path if isinstance(source, FileSource) else None
         start = time.perf_counter()
         try:
-            image = _decode(source)
+            image = decode_source(source)
             from alexnet_gui.core.imaging.decode import display_array
 
             display = display_array(image)
@@ -318,13 +317,3 @@ class InferenceWorker(QObject):
             self.classify(held)
         if self._batch is not None:
             self._chunk_scheduled.emit()
-
-
-def _decode(source: Source) -> Image:
-    from alexnet_gui.core.imaging import decode as imaging
-
-    if isinstance(source, FileSource):
-        return imaging.load_image(source.path)
-    if isinstance(source, BytesSource):
-        return imaging.image_from_bytes(source.data, source.name)
-    return imaging.image_from_array(source.frame, bgr=source.bgr)

@@ -12,6 +12,7 @@ the picture would otherwise wait. Decoding needs Pillow and numpy only: no torch
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PyQt5.QtCore import QObject, QThread, pyqtSignal, pyqtSlot
 
@@ -26,22 +27,31 @@ from alexnet_gui.messages import (
 )
 from alexnet_gui.workers.pending_slot import PendingSlot
 
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
 log = logging.getLogger(__name__)
 JOIN_TIMEOUT_MS = 5000
 
 
-def decode_picture(request_id: int, source: Source) -> PictureReady:
-    """The display array of ``source``; raises what the decoder raises (``ImageLoadError``...)."""
+def decode_source(source: Source) -> Image:
+    """The picture of ``source`` (a file, pasted bytes or a frame), decoded the one way every
+    worker decodes it; raises what the decoder raises (``ImageLoadError``...)."""
     from alexnet_gui.core.imaging import decode as imaging
 
-    path = source.path if isinstance(source, FileSource) else None
     if isinstance(source, FileSource):
-        image = imaging.load_image(source.path)
-    elif isinstance(source, BytesSource):
-        image = imaging.image_from_bytes(source.data, source.name)
-    else:
-        image = imaging.image_from_array(source.frame, bgr=source.bgr)
-    return PictureReady(request_id, source.name, path, imaging.display_array(image))
+        return imaging.load_image(source.path)
+    if isinstance(source, BytesSource):
+        return imaging.image_from_bytes(source.data, source.name)
+    return imaging.image_from_array(source.frame, bgr=source.bgr)
+
+
+def decode_picture(request_id: int, source: Source) -> PictureReady:
+    """The display array of ``source``; raises what the decoder raises (``ImageLoadError``...)."""
+    from alexnet_gui.core.imaging.decode import display_array
+
+    path = source.path if isinstance(source, FileSource) else None
+    return PictureReady(request_id, source.name, path, display_array(decode_source(source)))
 
 
 class _Decoder(QObject):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
@@ -14,23 +13,13 @@ from alexnet_gui.core.errors import WeightsNotFoundError
 from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec, load_weights
 from alexnet_gui.core.training import teach_project
 from alexnet_gui.workers.teach_worker import TeachWorker
+from tests.fixtures.images import camera_crops
 from tests.fixtures.trained import he_initialised_model
 
 
 @pytest.fixture(scope="module")
 def base() -> LoadedModel:
     return LoadedModel(he_initialised_model(1000), imagenet_spec())
-
-
-def crops(photo: np.ndarray, count: int, seed: int) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    out = []
-    for _ in range(count):
-        side = int(min(h, w) * rng.uniform(0.6, 0.9))
-        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        out.append(np.ascontiguousarray(photo[y:y + side, x:x + side]))
-    return out
 
 
 def record(worker: TeachWorker) -> dict[str, list]:
@@ -53,14 +42,14 @@ def test_examples_are_saved_reopened_and_trained(qtbot, base, tmp_path: Path):
     assert seen["opened"] == [()]
     for name in ("cat", "coffee"):
         teach_project.add_class(root, name)
-    for frame in crops(data.chelsea(), 11, 0):
+    for frame in camera_crops(data.chelsea(), 11, 0):
         worker.add_frame("cat", frame)
     photo = tmp_path / "coffee.png"
     Image.fromarray(data.coffee()).save(photo)
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
     worker.add_files("coffee", [photo, broken])
-    for frame in crops(data.coffee(), 10, 1):
+    for frame in camera_crops(data.coffee(), 10, 1):
         worker.add_frame("coffee", frame)
     assert len(seen["added"]) == 22 and len(seen["failed"]) == 1  # the broken file, said so
     assert not any(p.name.startswith("broken") for p in (root / "coffee").iterdir())
@@ -98,6 +87,6 @@ def test_missing_weights_are_reported_and_recording_still_saves(qtbot, tmp_path:
     assert seen["missing"] == ["ImageNet weights not found."]
     worker.open_project(root)
     teach_project.add_class(root, "a")
-    worker.add_frame("a", crops(data.chelsea(), 1, 0)[0])
+    worker.add_frame("a", camera_crops(data.chelsea(), 1, 0)[0])
     worker.train()
     assert seen["missing"] and len(seen["added"]) == 1 and seen["trained"] == []

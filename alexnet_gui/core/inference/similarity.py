@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -184,6 +185,59 @@ def decode_batch(
     return images, names, failed
 
 
+def folder_images(folder: Path | str) -> tuple[Path, list[Path]]:
+    """``folder`` resolved, and its images; an index of nothing is refused.
+
+    Raises:
+        UserFacingError: ``folder`` is not a folder or holds no images.
+    """
+    folder = Path(folder).resolve()
+    if not folder.is_dir():
+        raise UserFacingError(f"Not a folder: {folder}")
+    files = find_images([folder])
+    if not files:
+        raise UserFacingError(f"No images in {folder}.")
+    return folder, files
+
+
+class SavedFiles(Protocol):
+    """What an index saved of each file it holds: its name, mtime (ns) and size."""
+
+    @property
+    def paths(self) -> Sequence[str]: ...
+    @property
+    def mtimes(self) -> np.ndarray: ...
+    @property
+    def sizes(self) -> np.ndarray: ...
+
+
+def unchanged_files(folder: Path, files: Sequence[Path], saved: SavedFiles | None
+                    ) -> tuple[dict[str, int], list[Todo], int]:
+    """Which of ``files`` the ``saved`` index still holds unchanged (same mtime and size; name
+    -> its row there), which must be computed, and how many it holds that are gone."""
+    if saved is None:
+        saved_paths: Sequence[str] = ()
+        saved_mtimes = saved_sizes = np.zeros(0, dtype=np.int64)
+    else:
+        saved_paths, saved_mtimes, saved_sizes = saved.paths, saved.mtimes, saved.sizes
+    old = {p: i for i, p in enumerate(saved_paths)}
+    kept: dict[str, int] = {}
+    todo: list[Todo] = []
+    for path in files:
+        try:
+            name, stat = path.relative_to(folder).as_posix(), path.stat()
+        except OSError:
+            continue  # removed while the folder was listed
+        i = old.get(name)
+        if i is not None and (
+            int(saved_mtimes[i]), int(saved_sizes[i])) == (stat.st_mtime_ns, stat.st_size):
+            kept[name] = i
+        else:
+            todo.append((name, path, stat.st_mtime_ns, stat.st_size))
+    current = {name for name, *_ in todo} | set(kept)
+    return kept, todo, len(set(saved_paths) - current)
+
+
 def update_index(
     folder: Path | str,
     classifier: Classifier,
@@ -199,31 +253,14 @@ def update_index(
         UserFacingError: ``folder`` is not a folder or holds no images.
         IndexCancelled: ``is_cancelled`` said stop; the images done so far are saved.
     """
-    folder = Path(folder).resolve()
-    if not folder.is_dir():
-        raise UserFacingError(f"Not a folder: {folder}")
-    files = find_images([folder])
-    if not files:
-        raise UserFacingError(f"No images in {folder}.")
+    folder, files = folder_images(folder)
     target = index_path(folder, model_key)
     saved = FeatureIndex.load(target, folder, model_key)
-    old = {} if saved is None else {p: i for i, p in enumerate(saved.paths)}
-    rows: dict[str, tuple[int, int, np.ndarray]] = {}
-    todo: list[Todo] = []
-    for path in files:
-        try:
-            name, stat = path.relative_to(folder).as_posix(), path.stat()
-        except OSError:
-            continue  # removed while the folder was listed
-        i = old.get(name)
-        if saved is not None and i is not None and (
-            int(saved.mtimes[i]), int(saved.sizes[i])) == (stat.st_mtime_ns, stat.st_size):
-            rows[name] = (stat.st_mtime_ns, stat.st_size, saved.features[i])
-        else:
-            todo.append((name, path, stat.st_mtime_ns, stat.st_size))
+    kept, todo, removed = unchanged_files(folder, files, saved)
+    rows: dict[str, tuple[int, int, np.ndarray]] = {} if saved is None else {
+        name: (int(saved.mtimes[i]), int(saved.sizes[i]), saved.features[i])
+        for name, i in kept.items()}
     reused = len(rows)
-    current = {name for name, *_ in todo} | set(rows)
-    removed = 0 if saved is None else len(set(saved.paths) - current)
     failed = 0
     for start in range(0, len(todo), batch_size):
         if is_cancelled is not None and is_cancelled():

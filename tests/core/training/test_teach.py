@@ -26,6 +26,7 @@ from alexnet_gui.core.models.weights import (
     read_weights_file,
 )
 from alexnet_gui.core.training import teach, teach_project
+from tests.fixtures.images import camera_crops
 from tests.fixtures.trained import he_initialised_model
 
 PHOTOS = {"cat": data.chelsea, "coffee": data.coffee}
@@ -33,14 +34,7 @@ PHOTOS = {"cat": data.chelsea, "coffee": data.coffee}
 
 def crops(photo: np.ndarray, count: int, seed: int) -> list[np.ndarray]:
     """Random crops (55-90% of the short side), as a moving camera would frame the photo."""
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    out = []
-    for _ in range(count):
-        side = int(min(h, w) * rng.uniform(0.55, 0.9))
-        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        out.append(np.ascontiguousarray(photo[y:y + side, x:x + side]))
-    return out
+    return camera_crops(photo, count, seed, smallest=0.55)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from alexnet_gui.core.visualize.inside import (
     kernel_view,
     look_inside,
 )
-from tests.fixtures.models import random_model
+from tests.fixtures.models import model_state, random_model
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +36,6 @@ def chelsea(chelsea_rgb: np.ndarray) -> Image.Image:
 @pytest.fixture(scope="module")
 def paper_model() -> nn.Module:
     return random_model("paper", num_classes=10)
-
-
-def _state_of(model: nn.Module) -> dict[str, object]:
-    """Everything Grad-CAM must leave as it found it."""
-    return {
-        "requires_grad": {n: p.requires_grad for n, p in model.named_parameters()},
-        "grads": [n for n, p in model.named_parameters() if p.grad is not None],
-        "hooks": [
-            n
-            for n, m in model.named_modules()
-            if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-        ],
-        "training": [n for n, m in model.named_modules() if m.training],
-    }
 
 
 def _manual_cam(model: nn.Module, batch: torch.Tensor, layer: str, class_index: int) -> np.ndarray:
@@ -114,11 +100,11 @@ def test_nothing_is_left_behind(paper_model: nn.Module, frozen: bool) -> None:
         for parameter in model.features.parameters():
             parameter.requires_grad_(False)
     for candidate in (model, paper_model):
-        before = _state_of(candidate)
+        before = model_state(candidate)
         size = 224 if candidate is model else 227
         _, result = grad_cam(candidate, torch.rand(1, 3, size, size), class_index=1)
         assert result.cam.max() > 0
-        assert _state_of(candidate) == before
+        assert model_state(candidate) == before
         assert before["hooks"] == [] and before["grads"] == []
 
 
@@ -171,7 +157,7 @@ def test_look_inside_matches_the_classifier(
     imagenet_like_classifier: Classifier, chelsea: Image.Image
 ) -> None:
     classifier = imagenet_like_classifier
-    before = _state_of(classifier.model)
+    before = model_state(classifier.model)
     view = look_inside(classifier, chelsea, layer="relu2", topk=5)
     expected = classifier.classify(chelsea, topk=5)
     assert [s.index for s in view.prediction.scores] == [s.index for s in expected.scores]
@@ -199,7 +185,7 @@ def test_look_inside_matches_the_classifier(
     np.testing.assert_allclose(shown.explanation.map, cam.heatmap / cam.heatmap.max(), atol=1e-4)
     assert shown.crop_overlay.shape == (224, 224, 3)
     assert shown.display_overlay.shape == (300, 451, 3)
-    assert _state_of(classifier.model) == before
+    assert model_state(classifier.model) == before
 
 
 @pytest.mark.parametrize("method", ["gradcam", "gradcam++", "layercam", "guided-backprop",
@@ -209,7 +195,7 @@ def test_look_inside_draws_each_cheap_method(
 ) -> None:
     """The panel's picture is explain()'s, for the class asked, over the crop and the picture."""
     classifier = imagenet_like_classifier
-    before = _state_of(classifier.model)
+    before = model_state(classifier.model)
     expected = classifier.classify(chelsea, topk=5).scores[2]  # not the top-1
     view = look_inside(classifier, chelsea, layer=None, method=method, cam_layer="relu4",
                        class_index=expected.index, opacity=0.7)
@@ -235,7 +221,7 @@ def test_look_inside_draws_each_cheap_method(
     np.testing.assert_array_equal(shown.display_overlay[:, : left - 1], picture[:, : left - 1])
     np.testing.assert_array_equal(shown.display_overlay[:, right + 1 :], picture[:, right + 1 :])
     assert not np.array_equal(shown.display_overlay[:, left:right], picture[:, left:right])
-    assert _state_of(classifier.model) == before
+    assert model_state(classifier.model) == before
 
 
 def _output_of(classifier: Classifier, name: str, batch: torch.Tensor) -> np.ndarray:

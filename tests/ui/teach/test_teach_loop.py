@@ -20,6 +20,7 @@ from alexnet_gui.core.models.weights import LoadedModel, imagenet_spec, read_wei
 from alexnet_gui.core.training import teach_project
 from alexnet_gui.ui import dialogs
 from alexnet_gui.workers import teach_worker
+from tests.fixtures.images import camera_crops
 from tests.fixtures.trained import he_initialised_model
 from tests.fixtures.video import write_clip
 from tests.ui.helpers import TIMEOUT
@@ -31,14 +32,8 @@ def photo_clip(path: Path, photo: np.ndarray, frames: int = 24, seed: int = 0) -
     """160x120 frames, each a random square crop of ``photo`` shrunk: a camera moving over it."""
     from PIL import Image
 
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    out = []
-    for _ in range(frames):
-        side = int(min(h, w) * rng.uniform(0.6, 0.9))
-        y, x = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        crop = Image.fromarray(np.ascontiguousarray(photo[y:y + side, x:x + side]))
-        out.append(np.asarray(crop.resize((160, 120))))
+    out = [np.asarray(Image.fromarray(crop).resize((160, 120)))
+           for crop in camera_crops(photo, frames, seed)]
     return write_clip(path, out)
 
 

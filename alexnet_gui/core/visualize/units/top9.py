@@ -21,10 +21,16 @@ import torch
 from PIL import Image
 
 from alexnet_gui.core.errors import UserFacingError
-from alexnet_gui.core.imaging.decode import find_images, load_image
+from alexnet_gui.core.imaging.decode import load_image
 from alexnet_gui.core.imaging.numpy_preprocess import crop_pixels
 from alexnet_gui.core.inference.classifier import Classifier
-from alexnet_gui.core.inference.similarity import IndexCancelled, IndexStats, Todo, decode_batch
+from alexnet_gui.core.inference.similarity import (
+    IndexCancelled,
+    IndexStats,
+    decode_batch,
+    folder_images,
+    unchanged_files,
+)
 from alexnet_gui.core.models.architectures import named_layers
 from alexnet_gui.core.models.spec import Preprocessing
 from alexnet_gui.core.visualize.units.cache import digest, load_npz, save_npz, units_cache_dir
@@ -166,30 +172,14 @@ def update_unit_index(
         UserFacingError: not a folder, no images, or no image could be read.
         IndexCancelled: ``is_cancelled`` said stop; the images done so far are saved.
     """
-    folder = Path(folder).resolve()
-    if not folder.is_dir():
-        raise UserFacingError(f"Not a folder: {folder}")
-    files = find_images([folder])
-    if not files:
-        raise UserFacingError(f"No images in {folder}.")
+    folder, files = folder_images(folder)
     target = index_file(folder, model_key, layer)
     saved = _load(target, folder, model_key, layer)
-    old = {} if saved is None else {p: i for i, p in enumerate(saved.paths)}
-    rows: dict[str, Row] = {}
-    todo: list[Todo] = []
-    for path in files:
-        try:
-            name, stat = path.relative_to(folder).as_posix(), path.stat()
-        except OSError:
-            continue
-        i = old.get(name)
-        if saved is not None and i is not None and (
-                int(saved.mtimes[i]), int(saved.sizes[i])) == (stat.st_mtime_ns, stat.st_size):
-            rows[name] = (stat.st_mtime_ns, stat.st_size, saved.maxima[i], saved.positions[i])
-        else:
-            todo.append((name, path, stat.st_mtime_ns, stat.st_size))
+    kept, todo, removed = unchanged_files(folder, files, saved)
+    rows: dict[str, Row] = {} if saved is None else {
+        name: (int(saved.mtimes[i]), int(saved.sizes[i]), saved.maxima[i], saved.positions[i])
+        for name, i in kept.items()}
     reused = len(rows)
-    removed = 0 if saved is None else len(set(saved.paths) - set(rows) - {n for n, *_ in todo})
     width = 1 if saved is None else saved.map_width
     pre = Preprocessing() if saved is None else saved.preprocessing
     field = ReceptiveField(None, 1, 0.0) if saved is None else saved.field

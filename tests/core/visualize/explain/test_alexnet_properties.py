@@ -19,7 +19,7 @@ from alexnet_gui.core.visualize.explain import (
     explain,
     unit_backprop,
 )
-from tests.fixtures.models import random_model
+from tests.fixtures.models import model_state, random_model
 
 SIZE = 128  # AlexNet takes it (relu5 is 7x7) at a third of 224's cost
 FAST = {"occlusion_patch": 48, "occlusion_stride": 40, "batch_size": 64}
@@ -35,28 +35,11 @@ def batch() -> torch.Tensor:
     return torch.randn(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
 
 
-def state_of(model: nn.Module) -> dict[str, object]:
-    """Everything an explanation must leave as it found it."""
-    return {
-        "requires_grad": {n: p.requires_grad for n, p in model.named_parameters()},
-        "grads": [n for n, p in model.named_parameters() if p.grad is not None],
-        "hooks": [
-            n
-            for n, m in model.named_modules()
-            if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-            or m._backward_pre_hooks
-        ],
-        "training": [n for n, m in model.named_modules() if m.training],
-        "inplace": [n for n, m in model.named_modules() if getattr(m, "inplace", False)],
-        "modules": [type(m).__name__ for m in model.modules()],
-    }
-
-
 @pytest.mark.parametrize("method", METHODS)
 def test_every_method_shape_range_and_nothing_left_behind(
     model: nn.Module, batch: torch.Tensor, method: str
 ) -> None:
-    before, weights = state_of(model), copy.deepcopy(model.state_dict())
+    before, weights = model_state(model), copy.deepcopy(model.state_dict())
     calls: list[tuple[int, int]] = []
     result = explain(model, batch, ExplainOptions(method, class_index=3, **FAST),
                      progress=lambda done, total: calls.append((done, total)))  # fmt: skip
@@ -74,21 +57,21 @@ def test_every_method_shape_range_and_nothing_left_behind(
     if method in SLOW_METHODS:
         assert calls[0][0] == 0 and calls[-1][0] == calls[-1][1] > 0
         assert [done for done, _ in calls] == sorted(done for done, _ in calls)
-    assert state_of(model) == before and before["hooks"] == [] and before["grads"] == []
+    assert model_state(model) == before and before["hooks"] == [] and before["grads"] == []
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, weights[name]), name
 
 
 @pytest.mark.parametrize("method", sorted(SLOW_METHODS))
 def test_cancel_between_batches(model: nn.Module, batch: torch.Tensor, method: str) -> None:
-    before = state_of(model)
+    before = model_state(model)
     calls: list[tuple[int, int]] = []
     with pytest.raises(ExplanationCancelled):
         explain(model, batch, ExplainOptions(method, batch_size=2, occlusion_stride=8),
                 progress=lambda done, total: calls.append((done, total)),
                 cancelled=lambda: len(calls) >= 2)  # fmt: skip
     assert [done for done, _ in calls] == [0, 2]  # one batch ran, then it stopped
-    assert state_of(model) == before
+    assert model_state(model) == before
 
 
 def test_cams_at_other_layers_and_bad_requests(model: nn.Module, batch: torch.Tensor) -> None:
@@ -109,7 +92,7 @@ def test_cams_at_other_layers_and_bad_requests(model: nn.Module, batch: torch.Te
         explain(model, batch, ExplainOptions("occlusion", occlusion_stride=0))
     with pytest.raises(ValueError, match="one preprocessed image"):
         explain(model, batch.repeat(2, 1, 1, 1), ExplainOptions("gradcam"))
-    assert state_of(model)["hooks"] == []
+    assert model_state(model)["hooks"] == []
 
 
 def test_inside_a_callers_inference_mode(model: nn.Module, batch: torch.Tensor) -> None:
@@ -132,7 +115,7 @@ def test_gradcam_is_the_panels_gradcam_upsampled(model: nn.Module, batch: torch.
 
 @pytest.mark.parametrize("layer", ["conv1", "relu3", "pool5", "fc6", "relu7", "fc8"])
 def test_unit_backprop_on_alexnet(model: nn.Module, batch: torch.Tensor, layer: str) -> None:
-    before = state_of(model)
+    before = model_state(model)
     guided = unit_backprop(model, batch, layer=layer, unit=2, mode="guided")
     deconv = unit_backprop(model, batch, layer=layer, unit=2, mode="deconv")
     for image in (guided, deconv):
@@ -140,4 +123,4 @@ def test_unit_backprop_on_alexnet(model: nn.Module, batch: torch.Tensor, layer: 
         assert np.isfinite(image).all() and np.abs(image).max() > 0
     if layer != "conv1":  # conv1 has no ReLU below it: both rules give the plain gradient
         assert not np.allclose(guided, deconv)
-    assert state_of(model) == before
+    assert model_state(model) == before
